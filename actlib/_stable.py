@@ -18,26 +18,40 @@ _SPLITTER = 134217729.0  # 2**27 + 1, Dekker's constant for splitting a double i
 _SPLIT_LIMIT = 2.0**996  # beyond this the split would overflow; the inputs here never get near it
 
 
+def _veltkamp(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``split`` without its overflow guard, for ``|a| <= 2**996``."""
+    t = _SPLITTER * a
+    hi = t - (t - a)
+    return hi, a - hi
+
+
 def split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Veltkamp split: ``a == hi + lo`` with both halves fitting in 26 bits."""
     scaled = np.abs(a) > _SPLIT_LIMIT
     a_safe = np.where(scaled, a * 2.0**-54, a)
-    t = _SPLITTER * a_safe
-    hi = t - (t - a_safe)
-    lo = a_safe - hi
+    hi, lo = _veltkamp(a_safe)
     if np.any(scaled):
         hi = np.where(scaled, hi * 2.0**54, hi)
         lo = np.where(scaled, lo * 2.0**54, lo)
     return hi, lo
 
 
-def two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dekker's product: ``p + e == a * b`` exactly (barring underflow), ``p = fl(a * b)``."""
+def _dekker_product(a: np.ndarray, b: np.ndarray, splitter) -> tuple[np.ndarray, np.ndarray]:
     p = a * b
-    a_hi, a_lo = split(a)
-    b_hi, b_lo = split(b)
+    a_hi, a_lo = splitter(a)
+    b_hi, b_lo = splitter(b)
     e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
     return p, e
+
+
+def two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dekker's product: ``p + e == a * b`` exactly (barring underflow), ``p = fl(a * b)``."""
+    return _dekker_product(a, b, split)
+
+
+def _two_prod_bounded(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``two_prod`` for ``|a|, |b| <= 2**996``: the split needs no overflow guard, which saves two passes."""
+    return _dekker_product(a, b, _veltkamp)
 
 
 def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,17 +80,6 @@ def scaled_argument(x: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarra
     """``factor * x`` as a value and its rounding error, with ``|factor * x|`` clipped to SATURATED."""
     limit = SATURATED / abs(factor) if factor != 0 else np.inf
     return two_prod(np.clip(x, -limit, limit), np.float64(factor))
-
-
-def exp_neg_square_half(x: np.ndarray) -> np.ndarray:
-    """``exp(-x**2 / 2)`` with the rounding error of ``x**2`` corrected.
-
-    ``exp(-s)`` turns an absolute error in ``s`` into the same relative error in the result, and
-    ``s = x**2 / 2`` reaches 745, where one rounding of ``s`` would cost hundreds of ULPs.
-    """
-    x = np.clip(x, -SATURATED, SATURATED)
-    square, square_error = two_prod(x, x)
-    return np.exp(-0.5 * square) * (1.0 - 0.5 * square_error)
 
 
 def scaled_exp(a: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -149,3 +152,227 @@ def patch_near_root(x: np.ndarray, result: np.ndarray, root: tuple[float, float,
     result = np.array(result, copy=True)
     result[near] = value + coefficients[0]
     return result
+
+
+# --- the normal distribution's upper tail ----------------------------------------------------------
+# For u >= 0, Q(u) = 1 - Phi(u) = phi(u) R(u), where R is Mills' ratio and phi(u) = exp(-u**2/2)/sqrt(2 pi).
+# GELU and its derivative are exp(-u**2/2) times one of four slowly varying factors of R (``_KINDS``).
+# The factor is evaluated as a double-double and u**2 is split exactly (Dekker), so that the exponential
+# is exp(s) (1 + e) with s exact: the only error left of any size is the rounding of np.exp itself, and
+# exp(-u**2/2), with its argument up to 745, is not allowed to turn one rounding of u**2 into hundreds of ULPs.
+#
+# On [0, 16] the factor is a Taylor polynomial about the nearest c = i/8; u - c is exact (Sterbenz).
+# The coefficients follow from the differential equation R' = u R - 1: with R(c + t) = sum r_k t**k,
+#     r_1 = c r_0 - 1,    (k + 1) r_(k+1) = c r_k + r_(k-1),
+# and r_0 = R(c) from mpmath's erfc. They are computed once, on first use, at 90 digits: the recurrence
+# loses about c**2/2 / ln(10) of them (the other solution of the equation grows like exp(u**2/2)).
+# Degree 13 with |t| <= 1/16 leaves a truncation error below 2**-62 relative (checked by tests/test_erfc.py).
+# Beyond 16, the asymptotic series u R(u) ~ sum_n (-1)**n (2n - 1)!! / u**(2n), enveloping, so its error
+# is below the first omitted term: after 13 terms, 25!!/16**26 < 2**-61 relative.
+
+#: the factor F(u) of each kind: the quantity it gives when multiplied by exp(-u**2/2)
+_KINDS = {
+    "mills": "R(u)",  # exp(-u**2/2) R(u) = sqrt(2 pi) Q(u)
+    "tail": "R(u) / sqrt(2 pi)",  # = exp(u**2/2) Q(u): exp(-u**2/2) F = Q(u) = Phi(-u)
+    "gelu": "u R(u) / sqrt(2 pi)",  # exp(-u**2/2) F = u Q(u) = -gelu(-u)
+    "gelu_derivative": "(R(u) - u) / sqrt(2 pi)",  # exp(-u**2/2) F = Phi(-u) - u phi(u) = gelu'(-u)
+}
+_STEP = 0.125
+_TAYLOR_END = 16.0
+_DEGREE = 13
+_ASYMPTOTIC_TERMS = 13
+with mpmath.workdps(50):  # the low half needs the constant to more than double precision
+    _INV_ROOT_2PI_HI, _INV_ROOT_2PI_LO = dd_constant(1 / mpmath.sqrt(2 * mpmath.pi))
+#: (-1)**n (2n - 1)!! for n = 1, 2, ...: u R(u) ~ 1 + sum_n of them times u**(-2n)
+_ASYMPTOTIC = [float((-1) ** n * mpmath.fac2(2 * n - 1)) for n in range(1, _ASYMPTOTIC_TERMS)]
+#: exp(s) for s < _SUBNORMAL_EXP would be close to subnormal: 64 ln 2 (split Cody-Waite style, the high
+#: half with 30 fractional bits so that s + it is exact) is added to s and 2**-64 applied at the end
+_SUBNORMAL_EXP = -700.0
+_SHIFT_HI = float(np.ldexp(np.rint(np.ldexp(64 * np.log(2.0), 30)), -30))
+with mpmath.workdps(50):
+    _SHIFT_LO = float(64 * mpmath.log(2) - _SHIFT_HI)
+
+
+def _mills_ratio_mp(c: mpmath.mpf) -> mpmath.mpf:
+    """Mills' ratio ``Q(c) / phi(c)`` in mpmath, at the working precision."""
+    return mpmath.erfc(c / mpmath.sqrt(2)) / 2 * mpmath.exp(c * c / 2) * mpmath.sqrt(2 * mpmath.pi)
+
+
+def _kind_coefficients(c: mpmath.mpf, r0: mpmath.mpf) -> dict[str, list]:
+    """Taylor coefficients about ``c`` of each kind's factor, from ``R(c) = r0`` and ``R' = u R - 1``."""
+    r = [r0, c * r0 - 1]
+    for k in range(1, _DEGREE):
+        r.append((c * r[k] + r[k - 1]) / (k + 1))
+    root_2pi = mpmath.sqrt(2 * mpmath.pi)
+    return {
+        "mills": r,
+        "tail": [v / root_2pi for v in r],
+        "gelu": [(c * r[k] + (r[k - 1] if k else 0)) / root_2pi for k in range(_DEGREE + 1)],
+        "gelu_derivative": [(r[0] - c) / root_2pi, (r[1] - 1) / root_2pi, *(v / root_2pi for v in r[2:])],
+    }
+
+
+def _stored(coefficients: list) -> list[float]:
+    """``c0_hi, c0_lo, c1_hi, c1_lo, c2, c3, ...``: the first two coefficients as double-doubles."""
+    c0, c1 = coefficients[0], coefficients[1]
+    return [float(c0), float(c0 - float(c0)), float(c1), float(c1 - float(c1)), *(float(v) for v in coefficients[2:])]
+
+
+@functools.cache
+def _taylor_tables(dps: int = 90) -> dict[str, np.ndarray]:
+    """Per kind, rows ``c0_hi, c0_lo, c1_hi, c1_lo, c2, ..., c13`` by columns ``c = 0, 1/8, ..., 16``.
+
+    Also ``"root"``: the zero ``u0 = 0.7518...`` of ``R(u) - u`` as a double-double, then the
+    ``gelu_derivative`` coefficients about it (``c0 = 0``), which replace the column of ``c = 3/4``.
+    """
+    rows: dict[str, list] = {kind: [] for kind in _KINDS}
+    with mpmath.workdps(dps):
+        for i in range(int(_TAYLOR_END / _STEP) + 1):
+            c = mpmath.mpf(i) * _STEP
+            for kind, coefficients in _kind_coefficients(c, _mills_ratio_mp(c)).items():
+                rows[kind].append(_stored(coefficients))
+        root = mpmath.findroot(lambda v: _mills_ratio_mp(v) - v, mpmath.mpf("0.75"))
+        about_root = _stored(_kind_coefficients(root, root)["gelu_derivative"])
+        root_hi = float(root)
+        root_lo = float(root - root_hi)
+    tables = {kind: np.array(table).T.copy() for kind, table in rows.items()}
+    tables["root"] = np.array([root_hi, root_lo, *about_root])
+    return tables
+
+
+def _horner_dd(coefficient: Callable[[int], np.ndarray], t: np.ndarray,
+               t_lo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``c0 + c1 (t + t_lo) + c2 t**2 + ... + c13 t**13`` as a double-double, ``coefficient(k)`` being
+    row ``k`` of ``c0_hi, c0_lo, c1_hi, c1_lo, c2, ...``: the terms of degree 2 and up, small, in float64."""
+    acc = t * coefficient(_DEGREE + 2)
+    for k in range(_DEGREE + 1, 4, -1):
+        acc += coefficient(k)
+        acc *= t
+    acc += coefficient(4)
+    acc *= t
+    acc *= t  # the terms of degree 2 and up
+    c1 = coefficient(2)
+    p, p_error = _two_prod_bounded(t, c1)
+    acc += coefficient(1)
+    acc += t * coefficient(3)
+    if t_lo is not None:
+        acc += c1 * t_lo
+    acc += p_error
+    hi, lo = two_sum(coefficient(0), p)
+    lo += acc
+    return hi, lo
+
+
+def _taylor_factor(u: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """The factor of ``kind`` for ``0 <= u <= 16`` as a double-double, from the Taylor table."""
+    tables = _taylor_tables()
+    table = tables[kind]
+    centre = np.rint(np.fmin(u, _TAYLOR_END) * (1 / _STEP))  # NaN -> the last column
+    index = centre.astype(np.intp)
+    centre *= _STEP
+    t = np.minimum(u, _TAYLOR_END) - centre  # exact (Sterbenz); NaN stays NaN
+    hi, lo = _horner_dd(lambda k: table[k].take(index), t)
+    if kind == "gelu_derivative":  # about the root instead of 3/4, so that the result keeps its relative accuracy
+        near = index == round(0.75 / _STEP)
+        if np.any(near):
+            root = tables["root"]
+            t_near = u[near] - root[0]  # exact (Sterbenz)
+            hi[near], lo[near] = _horner_dd(lambda k: root[k + 2], t_near, np.float64(-root[1]))
+    return hi, lo
+
+
+def _asymptotic_factor(u: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """The factor of ``kind`` for ``u >= 16`` as a double-double, from the asymptotic series of ``u R(u)``."""
+    w = 1.0 / (u * u)
+    acc = np.full_like(u, _ASYMPTOTIC[-1])
+    for a in _ASYMPTOTIC[-2::-1]:
+        acc = acc * w + a
+    q = acc * w  # u R(u) = 1 + q, |q| < 1/256
+    if kind == "mills":
+        numerator_hi, numerator_lo = 1.0, q  # u R(u)
+    else:
+        numerator_hi, numerator_lo = _INV_ROOT_2PI_HI, _INV_ROOT_2PI_HI * q + _INV_ROOT_2PI_LO  # u R(u)/sqrt(2 pi)
+    if kind == "gelu":
+        return np.full_like(u, numerator_hi), numerator_lo
+    # the numerator divided by u, as a double-double
+    hi = numerator_hi / u
+    p, p_error = _two_prod_bounded(hi, u)
+    lo = (((numerator_hi - p) - p_error) + numerator_lo) / u
+    if kind != "gelu_derivative":
+        return hi, lo
+    m, m_error = _two_prod_bounded(u, np.float64(-_INV_ROOT_2PI_HI))  # - u / sqrt(2 pi)
+    s, s_error = two_sum(m, hi)
+    return s, s_error + (m_error - u * _INV_ROOT_2PI_LO + lo)
+
+
+def scaled_tail(u: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    r"""A factor of Mills' ratio ``R(u) = Q(u) / phi(u)``, as a double-double ``(hi, lo)``, for ``u >= 0``.
+
+    ``kind`` is ``"mills"`` (:math:`R(u)`), ``"tail"`` (:math:`R(u)/\sqrt{2\pi} = e^{u^2/2} Q(u)`, which
+    is :math:`\operatorname{erfcx}(u/\sqrt2)/2`), ``"gelu"`` (:math:`u R(u)/\sqrt{2\pi}`) or
+    ``"gelu_derivative"`` (:math:`(R(u) - u)/\sqrt{2\pi}`). ``hi + lo`` is within about ``2**-60``
+    relative of the exact value, also near the zero ``u0 = 0.7518...`` of ``gelu_derivative``, which
+    is expanded about ``u0`` itself. ``u`` must satisfy ``u**2 < 1e300``; NaN propagates.
+
+    >>> hi, lo = scaled_tail(np.array([0.0, 1.0, 40.0]), "mills")
+    >>> hi + lo  # sqrt(pi/2), R(1), about 1/40
+    array([1.25331414, 0.65567954, 0.0249844 ])
+    """
+    u = np.asarray(u, dtype=np.float64)
+    shape = u.shape
+    u = u.reshape(-1)
+    hi, lo = _taylor_factor(u, kind)
+    far = u > _TAYLOR_END
+    if np.any(far):
+        hi[far], lo[far] = _asymptotic_factor(u[far], kind)
+    return hi.reshape(shape), lo.reshape(shape)
+
+
+def gaussian_times(u: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""``exp(-u**2/2) * (hi + lo)`` as a double-double, for ``|u| <= SATURATED``.
+
+    :math:`u^2 = s + e` exactly (two_prod), and :math:`e^{-(s+e)/2} = e^{-s/2}(1 - e/2)` to first order.
+    Where :math:`e^{-s/2}` would be subnormal, :math:`64\ln 2` is added to its argument and
+    :math:`2^{-64}` applied to the result, so that no bit is lost before the final rounding. The error is
+    that of ``np.exp`` (half an ULP) plus about ``2**-60`` relative.
+
+    >>> hi, lo = gaussian_times(np.array([1.0, 38.0]), np.array([1.0, 1.0]), np.zeros(2))
+    >>> hi + lo  # exp(-1/2), exp(-722): subnormal
+    array([6.06530660e-001, 2.75032531e-314])
+    """
+    u_hi, u_lo = _veltkamp(u)
+    s = -0.5 * (u * u)  # exact halving; minus the rounding error of the square below
+    half_error = ((u_hi * u_hi + 2.0 * s) + 2.0 * (u_hi * u_lo)) + u_lo * u_lo  # u**2 - fl(u**2)
+    half_error *= -0.5
+    tiny = s < _SUBNORMAL_EXP
+    if np.any(tiny):
+        s = np.where(tiny, s + _SHIFT_HI, s)  # exact: both are multiples of ulp(s)
+        half_error += np.where(tiny, _SHIFT_LO, 0.0)
+    e = np.exp(s)  # exp(-u**2/2) = e (1 + half_error) [* 2**-64 where tiny]
+    p, p_error = _two_prod_bounded(e, hi)
+    e *= lo
+    half_error *= p + e
+    p_error += e
+    p_error += half_error
+    if np.any(tiny):
+        p = np.where(tiny, (p + p_error) * 2.0**-64, p)  # one rounding, into the subnormal range at worst
+        p_error = np.where(tiny, 0.0, p_error)
+    return p, p_error
+
+
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    r"""The standard normal CDF :math:`\Phi(x) = \tfrac12\operatorname{erfc}(-x/\sqrt2)`, within an ULP.
+
+    For ``x <= 0`` it is :math:`e^{-x^2/2}\,R(|x|)/\sqrt{2\pi}` (``gaussian_times`` of the ``"tail"``
+    factor), for ``x > 0`` one minus that, from the double-double. NaN propagates; ``+-inf`` give 1 and 0.
+
+    >>> normal_cdf(np.array([-30.0, -1.0, 0.0, 1.0, np.inf]))
+    array([4.90671393e-198, 1.58655254e-001, 5.00000000e-001, 8.41344746e-001,
+           1.00000000e+000])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    u = np.minimum(np.abs(x), SATURATED)
+    hi, lo = gaussian_times(u, *scaled_tail(u, "tail"))
+    sign = np.where(x > 0, -1.0, 1.0)  # Phi(x) = Q(u) for x <= 0, 1 - Q(u) for x > 0
+    s, s_error = two_sum(np.where(x > 0, 1.0, 0.0), sign * hi)
+    return s + (s_error + sign * lo)

@@ -6,22 +6,21 @@ below zero for negative inputs, where the derivative crosses zero.
 
 float16 and float32 inputs are computed in float64 and rounded once. In float64 three things need
 care: the left tail, where the gate underflows long before ``x * gate`` does (the product is formed
-from ``exp(s/2)`` twice); arguments such as ``beta * x`` or ``x / sqrt(2)`` whose rounding error the
+from ``exp(s/2)`` twice); arguments such as ``beta * x`` or ``x**2`` whose rounding error the
 exponential amplifies (recovered with Dekker's product); and the zero of the derivative, where a
 difference of two nearly equal terms is replaced by a Taylor polynomial about the root.
 """
 
 from __future__ import annotations
 
+import functools
+
 import mpmath
 import numpy as np
-from scipy import special
 
 from . import _stable
 from ._core import FrameworkName, Properties, activation, finite, one_of
 
-_INV_SQRT2 = 0.7071067811865476
-_INV_SQRT_2PI = 0.3989422804014327
 _KAPPA = "0.044715"
 with mpmath.workdps(50):  # the low halves need the constants to more than double precision
     _SQRT_2_OVER_PI_HI, _SQRT_2_OVER_PI_LO = _stable.dd_constant(mpmath.sqrt(2 / mpmath.pi))
@@ -75,8 +74,15 @@ def _mp_derivative(name: str, **params):
 
 
 def _root_patch(name: str, guess: float, order: int = 24, **params):
-    key = f"{name}{sorted(params.items())}"
-    return _stable.root_taylor(key, _mp_derivative(name, **params), guess, order)
+    return _root_patch_for(name, guess, order, tuple(sorted(params.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _root_patch_for(name: str, guess: float, order: int, params: tuple):
+    # SymPy's diff and lambdify and mpmath's root search take a quarter of a second: once per parameter
+    # set, not once per call (a training loop calls the derivative thousands of times).
+    key = f"{name}{list(params)}"
+    return _stable.root_taylor(key, _mp_derivative(name, **dict(params)), guess, order)
 
 
 # --- sigmoid-gated: silu and swish -----------------------------------------------------------------
@@ -234,25 +240,25 @@ def _swish_symbolic(beta=1.0):
 
 
 def _gelu_exact(x):
-    # x >= 0: Phi(x) = 1 - erfc(x/sqrt2)/2 has no cancellation worth the name (Phi >= 1/2).
-    # x < 0: Phi(x) = erfcx(z) exp(-x^2/2) / 2 with z = -x/sqrt2; exp(-x^2/2) is computed from x itself
-    # (exact), so the rounding of z only enters erfcx, which varies slowly.
-    # -1 <= x: Phi(x) = erfc(-x/sqrt2)/2, whose argument's rounding barely matters (|x/sqrt2| <= 0.71 on
-    # the left, and Phi >= 1/2 on the right)
-    near = x * (0.5 * special.erfc(np.maximum(x, -1.0) * -_INV_SQRT2))
-    far_x = np.minimum(x, -1.0)
-    gauss = _stable.exp_neg_square_half(far_x)
-    far = (0.5 * far_x * special.erfcx(-far_x * _INV_SQRT2)) * gauss
-    return np.where(x >= -1.0, near, far)
+    # With u = |x| and Q(u) = 1 - Phi(u): gelu(-u) = -u Q(u) and gelu(u) = u - u Q(u), where
+    # u Q(u) = exp(-u^2/2) u R(u)/sqrt(2 pi) comes from _stable as a double-double (R is Mills' ratio).
+    # For x > 0 the subtraction is exact (two_sum) and rounded once with the low parts; its result is
+    # at least u/2, so the error of u Q(u) (half an ULP of np.exp) is not amplified.
+    u = np.abs(x)
+    tail_hi, tail_lo = _stable.gaussian_times(u, *_stable.scaled_tail(u, "gelu"))
+    head, head_error = _stable.two_sum(np.where(x > 0, x, 0.0), -tail_hi)
+    return np.copysign(np.abs(head + (head_error - tail_lo)), x)  # keeps the sign of -0.0
 
 
 def _gelu_exact_derivative(x):
-    gauss = _stable.exp_neg_square_half(x)
-    near = 0.5 * special.erfc(np.maximum(x, -1.0) * -_INV_SQRT2) + x * (gauss * _INV_SQRT_2PI)
-    far_x = np.minimum(x, -1.0)
-    far = gauss * (0.5 * special.erfcx(-far_x * _INV_SQRT2) + far_x * _INV_SQRT_2PI)
-    d = np.where(x >= -1.0, near, far)
-    return _stable.patch_near_root(x, d, _root_patch("gelu", -0.7518, approximate="none"), radius=0.35)
+    # gelu'(-u) = Phi(-u) - u phi(u) = exp(-u^2/2) (R(u) - u)/sqrt(2 pi) and gelu'(u) = 1 - gelu'(-u).
+    # R(u) - u has no cancellation in the tail (R(u) ~ 1/u). It vanishes at u0 = 0.7518..., where
+    # _stable expands it about u0 itself (held as a double-double), so it keeps its relative accuracy.
+    u = np.abs(x)
+    d_hi, d_lo = _stable.gaussian_times(u, *_stable.scaled_tail(u, "gelu_derivative"))
+    sign = np.where(x > 0, -1.0, 1.0)
+    s, s_error = _stable.two_sum(np.where(x > 0, 1.0, 0.0), sign * d_hi)
+    return s + (s_error + sign * d_lo)
 
 
 def _tanh_argument(x):
@@ -324,10 +330,13 @@ def gelu(x, *, approximate="none"):
 
     Notes
     -----
-    The derivative is :math:`\Phi(x) + x\,\varphi(x)` (exact form). It vanishes at
-    :math:`x \approx -0.7518`, where the Taylor polynomial about the root is used. In the left tail
-    :math:`\Phi(x) = \tfrac12\operatorname{erfcx}(-x/\sqrt2)\,e^{-x^2/2}` with the rounding error of
-    :math:`x^2` corrected, because one rounding of the exponent costs hundreds of ULPs there. The tanh
+    The derivative is :math:`\Phi(x) + x\,\varphi(x)` (exact form). With :math:`u = |x|` and Mills'
+    ratio :math:`R(u) = (1 - \Phi(u))/\varphi(u)`, the exact form is computed as
+    :math:`\max(x, 0) - e^{-u^2/2}\,u R(u)/\sqrt{2\pi}` and its derivative as
+    :math:`[x > 0] \mp e^{-u^2/2}\,(R(u) - u)/\sqrt{2\pi}`: the factors of :math:`R` in double-double
+    from Taylor polynomials (about multiples of 1/8, and about the derivative's zero
+    :math:`x \approx -0.7518`) or the asymptotic series, and :math:`u^2` split exactly, because one
+    rounding of the exponent costs hundreds of ULPs in the tail. Both stay within 1.5 ULPs. The tanh
     form is computed as :math:`x\,\sigma(2u)`, which avoids the cancellation in :math:`1 + \tanh u`, with
     :math:`2u` carried as a double-double. PyTorch 2.13 loses the left tail of both forms.
 
@@ -487,7 +496,7 @@ def _mish_symbolic():
         jax=FrameworkName("jax.nn.hard_swish"), tensorflow=FrameworkName(None),
     ),
 )
-def hardswish(x):
+def hardswish(x, *, out=None):
     r"""Hard swish: :math:`x` times the hard sigmoid.
 
     .. math:: \operatorname{hardswish}(x) = x\,\frac{\operatorname{relu6}(x + 3)}{6}
@@ -510,8 +519,20 @@ def hardswish(x):
     array([-0.        , -0.375     ,  0.66666667,  4.        ])
     """
     three, six = x.dtype.type(3), x.dtype.type(6)
-    clipped = np.clip(x, -three, three)
-    return np.where(x >= three, x, clipped * (clipped + three) / six)
+    result = np.clip(x, -three, three, out=out)
+    scratch = result + three
+    result *= scratch
+    result /= six  # the formula is 3 for x >= 3; it is below the step k (x for x >= 3) nowhere else:
+    # k = min(x, (x - 3) * 2**e) is x for x > 3, 0 at 3 and below the formula for x < 3 (strictly), so
+    # max(formula, k) selects without np.where's per-element branch; 2**e * ulp(3) > 4 in every dtype
+    np.subtract(x, three, out=scratch)
+    with np.errstate(over="ignore"):
+        np.multiply(scratch, x.dtype.type(_HARDSWISH_STEP[x.dtype.itemsize]), out=scratch)
+    np.minimum(scratch, x, out=scratch)
+    return np.maximum(result, scratch, out=result)
+
+
+_HARDSWISH_STEP = {2: 2.0**12, 4: 2.0**30, 8: 2.0**60}
 
 
 @hardswish.defderivative

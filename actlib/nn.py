@@ -1,10 +1,19 @@
 r"""A small NumPy multilayer perceptron for the book's experiments.
 
 The network is a stack of affine layers with one activation from :data:`actlib.ACTIVATIONS` between
-them (``activation=None`` leaves the network linear) and a softmax cross-entropy loss on the logits of
-the last layer. Back-propagation uses the activation's own ``derivative``, so an experiment trains
-with exactly the function and kink convention the book describes. Everything random comes from a
-:class:`numpy.random.Generator`, so two runs with the same seed give the same weights.
+them (``activation=None`` leaves the network linear), an optional batch normalisation before every
+activation, and a softmax cross-entropy loss on the logits of the last layer. Back-propagation uses the
+activation's own ``derivative`` (and prelu's ``weight_derivative``, rrelu's drawn slopes), so an
+experiment trains with exactly the function and kink convention the book describes.
+
+After :meth:`MLP.forward` and :meth:`MLP.backward` the model keeps, for every hidden layer, what the
+chapters measure: ``pre_activations`` (the input of the activation), ``activations`` (its output),
+``grad_pre_activations`` and ``grad_activations`` (the loss gradient with respect to each), and the
+parameter gradients under :attr:`MLP.parameter_names`. Everything random comes from a
+:class:`numpy.random.Generator`, so two runs with the same seed give the same numbers.
+
+A diverging run is a result the book shows, not an accident: arithmetic on overflowing weights is
+allowed to produce inf and NaN silently, and :func:`train` stops at the first non-finite loss.
 
 >>> import numpy as np
 >>> from actlib.nn import MLP, Adam, train
@@ -25,9 +34,13 @@ from typing import Any
 import numpy as np
 
 from ._core import ACTIVATIONS
+from .rectifiers import rrelu_slopes
 from .softmax import log_softmax, softmax
 
-__all__ = ["INITIALISATIONS", "MLP", "SGD", "Adam", "cross_entropy", "init_std", "train"]
+__all__ = [
+    "INITIALISATIONS", "MLP", "SGD", "Adam", "clip_by_global_norm", "cross_entropy", "global_norm", "init_std",
+    "train",
+]
 
 #: name -> the gain g in std = sqrt(g / fan), with the fan it divides by.
 INITIALISATIONS = {
@@ -35,6 +48,10 @@ INITIALISATIONS = {
     "lecun": (1.0, "in"),  # LeCun (1998): unit variance of the pre-activation for unit-variance input
     "xavier": (1.0, "mean"),  # Glorot & Bengio (2010): 1 / mean fan = 2 / (fan_in + fan_out)
 }
+
+# Parameters of an activation that the network owns instead of the caller.
+_LEARNED_SLOPE = "prelu"
+_RANDOM_SLOPES = "rrelu"
 
 
 def init_std(fan_in: int, fan_out: int, scheme: str = "he") -> float:
@@ -75,10 +92,40 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.nda
     """
     n = logits.shape[0]
     rows = np.arange(n)
-    loss = -float(np.mean(log_softmax(logits, axis=1)[rows, labels]))
+    # A diverging run's log-probabilities can be finite yet overflow when summed: that is a result.
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = -float(np.mean(log_softmax(logits, axis=1)[rows, labels]))
     grad = softmax(logits, axis=1)
     grad[rows, labels] -= 1.0
     return loss, grad / n
+
+
+def global_norm(arrays: Sequence[np.ndarray]) -> float:
+    """Euclidean norm of all entries of ``arrays`` taken together.
+
+    >>> global_norm([np.array([3.0]), np.array([[4.0]])])
+    5.0
+    """
+    return math.sqrt(sum(float(np.vdot(a, a)) for a in arrays))
+
+
+def clip_by_global_norm(grads: Sequence[np.ndarray], max_norm: float) -> float:
+    """Scale ``grads`` in place so that their :func:`global_norm` is at most ``max_norm``.
+
+    Returns the norm before clipping (what ``torch.nn.utils.clip_grad_norm_`` returns). Gradients
+    whose norm is not finite are left as they are: no rescaling rescues inf or NaN.
+
+    >>> g = [np.array([3.0]), np.array([4.0])]
+    >>> clip_by_global_norm(g, 1.0), [a.tolist() for a in g]
+    (5.0, [[0.6], [0.8]])
+    """
+    if not max_norm > 0:
+        raise ValueError(f"clip_by_global_norm: max_norm must be > 0, got {max_norm!r}")
+    norm = global_norm(grads)
+    if math.isfinite(norm) and norm > max_norm:
+        for g in grads:
+            g *= max_norm / norm
+    return norm
 
 
 class MLP:
@@ -92,18 +139,34 @@ class MLP:
         Name in :data:`actlib.ACTIVATIONS` of the elementwise activation applied after every hidden
         layer; ``None`` makes the whole network linear.
     params : mapping, optional
-        Keyword parameters of the activation (``{"negative_slope": 0.1}``).
+        Keyword parameters of the activation (``{"negative_slope": 0.1}``). For ``"prelu"`` the
+        ``weight`` entry is the initial slope (default 0.25) of one learned slope per hidden unit, as
+        PReLU's channel-wise form; for ``"rrelu"`` give ``lower`` and ``upper``: the network draws the
+        slopes in training and uses their mean in evaluation.
     init : {"he", "lecun", "xavier"}, default "he"
-        Weight initialisation (normal, zero mean); biases start at 0.
+        Weight initialisation: normal, zero mean, standard deviation :func:`init_std`.
+    init_scale : float, default 1.0
+        Multiplies that standard deviation (a deliberately poor initialisation is ``init_scale=3``).
+    bias_init : float, default 0.0
+        The constant every hidden bias starts at (the logits' bias starts at 0).
+    batch_norm : bool, default False
+        Normalise every hidden pre-activation over the batch (Ioffe & Szegedy, 2015) with a learned
+        scale and shift, before the activation. Evaluation uses running averages (momentum 0.1 and
+        the unbiased variance, as ``torch.nn.BatchNorm1d``).
     rng : numpy.random.Generator, optional
-        Source of the initial weights; ``np.random.default_rng(0)`` by default.
+        Source of the initial weights and of rrelu's slopes; ``np.random.default_rng(0)`` by default.
 
     Examples
     --------
     >>> net = MLP([3, 4, 2], activation="tanh", rng=np.random.default_rng(1))
     >>> [w.shape for w in net.weights], net.forward(np.zeros((5, 3))).shape
     ([(3, 4), (4, 2)], (5, 2))
+    >>> MLP([3, 4, 4, 2], activation="prelu", batch_norm=True).parameter_names
+    ['W0', 'b0', 'gamma0', 'beta0', 'slope0', 'W1', 'b1', 'gamma1', 'beta1', 'slope1', 'W2', 'b2']
     """
+
+    batch_norm_eps = 1e-5
+    batch_norm_momentum = 0.1
 
     def __init__(
         self,
@@ -112,6 +175,9 @@ class MLP:
         *,
         params: Mapping[str, Any] | None = None,
         init: str = "he",
+        init_scale: float = 1.0,
+        bias_init: float = 0.0,
+        batch_norm: bool = False,
         rng: np.random.Generator | None = None,
     ) -> None:
         if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
@@ -120,80 +186,228 @@ class MLP:
             raise ValueError(f"MLP: unknown activation {activation!r}; registered: {', '.join(ACTIVATIONS)}")
         if activation is not None and not ACTIVATIONS[activation].info.properties.elementwise:
             raise ValueError(f"MLP: activation {activation!r} is not elementwise")
-        rng = np.random.default_rng(0) if rng is None else rng
+        if not (math.isfinite(init_scale) and init_scale > 0):
+            raise ValueError(f"MLP: init_scale must be a finite number > 0, got {init_scale!r}")
+        params = dict(params or {})
+        if activation == _RANDOM_SLOPES and {"training", "rng", "slopes"} & set(params):
+            raise ValueError("MLP: rrelu's training, rng and slopes are set by the network; give lower and upper")
+        self.rng = np.random.default_rng(0) if rng is None else rng
         self.sizes = [int(s) for s in sizes]
         self.activation = activation
-        self.params = dict(params or {})
+        self.batch_norm = bool(batch_norm)
+        self.training = False
+        initial_slope = params.pop("weight", 0.25) if activation == _LEARNED_SLOPE else None
+        self.params = params
         self.weights = [
-            rng.normal(0.0, init_std(n_in, n_out, init), size=(n_in, n_out))
+            self.rng.normal(0.0, init_scale * init_std(n_in, n_out, init), size=(n_in, n_out))
             for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)
         ]
-        self.biases = [np.zeros(n_out) for n_out in self.sizes[1:]]
-        self._cache: list[tuple[np.ndarray, np.ndarray]] = []
+        hidden = self.sizes[1:-1]
+        self.biases = [np.full(n, float(bias_init)) for n in hidden] + [np.zeros(self.sizes[-1])]
+        self.gammas = [np.ones(n) for n in hidden] if self.batch_norm else []
+        self.betas = [np.zeros(n) for n in hidden] if self.batch_norm else []
+        self.running_means = [np.zeros(n) for n in hidden] if self.batch_norm else []
+        self.running_vars = [np.ones(n) for n in hidden] if self.batch_norm else []
+        self.slopes = [np.full(n, float(initial_slope)) for n in hidden] if initial_slope is not None else []
+        self._clear_records()
+
+    # --- parameters ---------------------------------------------------------------------------
+
+    def _named_parameters(self) -> list[tuple[str, np.ndarray]]:
+        named = []
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            named += [(f"W{i}", w), (f"b{i}", b)]
+            if i < len(self.weights) - 1:
+                if self.batch_norm:
+                    named += [(f"gamma{i}", self.gammas[i]), (f"beta{i}", self.betas[i])]
+                if self.slopes:
+                    named.append((f"slope{i}", self.slopes[i]))
+        return named
 
     @property
     def parameters(self) -> list[np.ndarray]:
-        """Weights and biases in the order ``[W0, b0, W1, b1, ...]``; the optimisers update them in place."""
-        return [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
+        """Every learned array, in the order of :attr:`parameter_names`; optimisers update them in place."""
+        return [p for _, p in self._named_parameters()]
 
-    def _phi(self) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
-        if self.activation is None:
-            return (lambda z: z), np.ones_like
-        fn = ACTIVATIONS[self.activation]
-        return (lambda z: fn(z, **self.params)), (lambda z: fn.derivative(z, **self.params))
+    @property
+    def parameter_names(self) -> list[str]:
+        """``W<i>``, ``b<i>`` per layer, then ``gamma<i>``, ``beta<i>`` (batch norm) and ``slope<i>`` (prelu)."""
+        return [name for name, _ in self._named_parameters()]
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Logits for a batch ``x`` of shape ``(n, sizes[0])``; keeps what :meth:`backward` needs."""
-        phi, _ = self._phi()
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers (each followed by the activation)."""
+        return len(self.sizes) - 2
+
+    # --- forward and backward -----------------------------------------------------------------
+
+    def _clear_records(self) -> None:
+        self.inputs: list[np.ndarray] = []  # input of every affine layer
+        self.pre_activations: list[np.ndarray] = []  # per hidden layer: the activation's input
+        self.activations: list[np.ndarray] = []  # per hidden layer: the activation's output
+        self.grad_pre_activations: list[np.ndarray] = []
+        self.grad_activations: list[np.ndarray] = []
+        self.grads: dict[str, np.ndarray] = {}
+        self._normalised: list[np.ndarray] = []  # batch norm's x-hat per hidden layer
+        self._inv_std: list[np.ndarray] = []
+        self._drawn_slopes: list[np.ndarray] = []  # rrelu's training slopes per hidden layer
+        self._training_pass = self.training
+
+    def _activation_params(self, layer: int) -> dict[str, Any]:
+        if self.activation == _LEARNED_SLOPE:
+            return {"weight": self.slopes[layer]}
+        if self.activation == _RANDOM_SLOPES:
+            if self._training_pass:
+                return {**self.params, "training": True, "slopes": self._drawn_slopes[layer]}
+            return {**self.params, "training": False}
+        return self.params
+
+    def _normalise(self, layer: int, affine: np.ndarray) -> np.ndarray:
+        if self._training_pass:
+            mean = affine.mean(axis=0)
+            var = affine.var(axis=0)
+            n = affine.shape[0]
+            m = self.batch_norm_momentum
+            self.running_means[layer] = (1 - m) * self.running_means[layer] + m * mean
+            unbiased = var * n / (n - 1) if n > 1 else var
+            self.running_vars[layer] = (1 - m) * self.running_vars[layer] + m * unbiased
+        else:
+            mean, var = self.running_means[layer], self.running_vars[layer]
+        inv_std = 1.0 / np.sqrt(var + self.batch_norm_eps)
+        normalised = (affine - mean) * inv_std
+        self._normalised.append(normalised)
+        self._inv_std.append(inv_std)
+        return self.gammas[layer] * normalised + self.betas[layer]
+
+    def forward(self, x: np.ndarray, *, training: bool | None = None) -> np.ndarray:
+        """Logits for a batch ``x`` of shape ``(n, sizes[0])``; records what :meth:`backward` needs.
+
+        ``training`` (default: the model's ``training`` flag, which :func:`train` sets) selects
+        batch statistics and drawn rrelu slopes (True) or running statistics and rrelu's mean slope
+        (False) for this pass only.
+        """
+        self._clear_records()
+        # The mode of this pass, kept for backward: an evaluation call in between (an on_epoch hook
+        # measuring accuracy) must not switch a training run's mode.
+        self._training_pass = self.training if training is None else bool(training)
+        fn = ACTIVATIONS[self.activation] if self.activation is not None else None
         h = np.asarray(x, dtype=np.float64)
-        self._cache = []
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            z = h @ w + b
-            self._cache.append((h, z))
-            h = z if i == last else phi(z)
-        return h
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+                self.inputs.append(h)
+                z = h @ w + b
+                if i == last:
+                    return z
+                if self.batch_norm:
+                    z = self._normalise(i, z)
+                if self.activation == _RANDOM_SLOPES and self._training_pass:
+                    lower = self.params.get("lower", 1 / 8)
+                    upper = self.params.get("upper", 1 / 3)
+                    self._drawn_slopes.append(rrelu_slopes(z.shape, lower=lower, upper=upper, rng=self.rng))
+                h = z if fn is None else fn(z, **self._activation_params(i))
+                self.pre_activations.append(z)
+                self.activations.append(h)
+        raise AssertionError("unreachable: the last layer returns")
 
     def backward(self, grad_logits: np.ndarray) -> list[np.ndarray]:
-        """Gradients of the loss for every parameter (order of :attr:`parameters`), given dloss/dlogits."""
-        _, dphi = self._phi()
-        grads: list[np.ndarray] = []
-        delta = grad_logits
-        for i in range(len(self.weights) - 1, -1, -1):
-            h, _ = self._cache[i]
-            grads[:0] = [h.T @ delta, delta.sum(axis=0)]
-            if i > 0:
-                delta = (delta @ self.weights[i].T) * dphi(self._cache[i - 1][1])
-        return grads
+        """Gradients of the loss for every parameter (order of :attr:`parameters`), given dloss/dlogits.
+
+        Also fills ``grads`` (name -> gradient), ``grad_pre_activations`` and ``grad_activations`` for
+        every hidden layer.
+        """
+        fn = ACTIVATIONS[self.activation] if self.activation is not None else None
+        grads: dict[str, np.ndarray] = {}
+        grad_pre: list[np.ndarray] = [np.empty(0)] * self.depth
+        grad_act: list[np.ndarray] = [np.empty(0)] * self.depth
+        delta = np.asarray(grad_logits, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in range(len(self.weights) - 1, -1, -1):
+                grads[f"W{i}"] = self.inputs[i].T @ delta
+                grads[f"b{i}"] = delta.sum(axis=0)
+                if i == 0:
+                    break
+                layer = i - 1
+                grad_h = delta @ self.weights[i].T
+                z = self.pre_activations[layer]
+                if fn is None:
+                    grad_z = grad_h
+                else:
+                    activation_params = self._activation_params(layer)
+                    grad_z = grad_h * fn.derivative(z, **activation_params)
+                    if self.activation == _LEARNED_SLOPE:
+                        grads[f"slope{layer}"] = (grad_h * fn.weight_derivative(z, **activation_params)).sum(axis=0)
+                grad_act[layer], grad_pre[layer] = grad_h, grad_z
+                delta = self._normalise_backward(layer, grad_z, grads) if self.batch_norm else grad_z
+        self.grads = grads
+        self.grad_pre_activations, self.grad_activations = grad_pre, grad_act
+        return [grads[name] for name in self.parameter_names]
+
+    def _normalise_backward(self, layer: int, grad_z: np.ndarray, grads: dict[str, np.ndarray]) -> np.ndarray:
+        normalised, inv_std = self._normalised[layer], self._inv_std[layer]
+        grads[f"gamma{layer}"] = (grad_z * normalised).sum(axis=0)
+        grads[f"beta{layer}"] = grad_z.sum(axis=0)
+        grad_normalised = grad_z * self.gammas[layer]
+        if not self._training_pass:  # running statistics are constants
+            return grad_normalised * inv_std
+        # The batch mean and variance depend on every row: the standard batch-norm backward formula.
+        n = grad_z.shape[0]
+        return inv_std / n * (
+            n * grad_normalised
+            - grad_normalised.sum(axis=0)
+            - normalised * (grad_normalised * normalised).sum(axis=0)
+        )
 
     def loss_and_grads(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, list[np.ndarray]]:
         """Mean cross-entropy on ``(x, labels)`` and its gradient for every parameter."""
         loss, grad_logits = cross_entropy(self.forward(x), np.asarray(labels))
         return loss, self.backward(grad_logits)
 
+    def loss(self, x: np.ndarray, labels: np.ndarray) -> float:
+        """Mean cross-entropy in evaluation mode (running statistics, rrelu's mean slope)."""
+        return cross_entropy(self.forward(x, training=False), np.asarray(labels))[0]
+
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The class with the largest logit for each row of ``x``."""
-        return np.argmax(self.forward(x), axis=1)
+        """The class with the largest logit for each row of ``x``, in evaluation mode."""
+        return np.argmax(self.forward(x, training=False), axis=1)
 
     def accuracy(self, x: np.ndarray, labels: np.ndarray) -> float:
-        """Fraction of rows of ``x`` classified as ``labels``."""
+        """Fraction of rows of ``x`` classified as ``labels``, in evaluation mode."""
         return float(np.mean(self.predict(x) == np.asarray(labels)))
 
 
 class SGD:
-    """Plain stochastic gradient descent: ``p -= learning_rate * g``.
+    """Stochastic gradient descent, with optional momentum as ``torch.optim.SGD``.
+
+    ``v = momentum * v + g; p -= learning_rate * v`` (plain ``p -= learning_rate * g`` when
+    ``momentum`` is 0).
 
     >>> p = [np.array([1.0])]
     >>> SGD(learning_rate=0.5).step(p, [np.array([2.0])]); p
     [array([0.])]
+    >>> p, opt = [np.array([0.0])], SGD(learning_rate=1.0, momentum=0.5)
+    >>> for _ in range(3): opt.step(p, [np.array([1.0])])
+    >>> p  # steps of 1, 1.5, 1.75
+    [array([-4.25])]
     """
 
-    def __init__(self, learning_rate: float = 0.1) -> None:
-        self.learning_rate = learning_rate
+    def __init__(self, learning_rate: float = 0.1, momentum: float = 0.0) -> None:
+        if not 0 <= momentum < 1:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        self.learning_rate, self.momentum = learning_rate, momentum
+        self._velocity: list[np.ndarray] = []
 
     def step(self, parameters: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        for p, g in zip(parameters, grads, strict=True):
-            p -= self.learning_rate * g
+        if self.momentum == 0:
+            for p, g in zip(parameters, grads, strict=True):
+                p -= self.learning_rate * g
+            return
+        if not self._velocity:
+            self._velocity = [np.zeros_like(p) for p in parameters]
+        for p, g, v in zip(parameters, grads, self._velocity, strict=True):
+            v *= self.momentum
+            v += g
+            p -= self.learning_rate * v
 
 
 class Adam:
@@ -217,18 +431,52 @@ class Adam:
         self._t += 1
         correction1 = 1.0 - self.beta1**self._t
         correction2 = 1.0 - self.beta2**self._t
-        for p, g, m, v in zip(parameters, grads, self._m, self._v, strict=True):
-            m[...] = self.beta1 * m + (1.0 - self.beta1) * g
-            v[...] = self.beta2 * v + (1.0 - self.beta2) * g * g
-            p -= self.learning_rate * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for p, g, m, v in zip(parameters, grads, self._m, self._v, strict=True):
+                m[...] = self.beta1 * m + (1.0 - self.beta1) * g
+                v[...] = self.beta2 * v + (1.0 - self.beta2) * g * g
+                p -= self.learning_rate * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
 
 
-def train(model: MLP, x: np.ndarray, labels: np.ndarray, *, optimizer: SGD | Adam, epochs: int,
-          batch_size: int | None = None, rng: np.random.Generator | None = None) -> list[float]:
-    """Train ``model`` in place and return the mean loss of every epoch.
+def train(
+    model: MLP,
+    x: np.ndarray,
+    labels: np.ndarray,
+    *,
+    optimizer: SGD | Adam,
+    epochs: int,
+    batch_size: int | None = None,
+    clip_norm: float | None = None,
+    rng: np.random.Generator | None = None,
+    on_step: Callable[[MLP], None] | None = None,
+    on_epoch: Callable[[int, MLP], None] | None = None,
+) -> list[float]:
+    """Train ``model`` in place and return the mean training loss of every epoch.
 
-    With ``batch_size=None`` every step sees the whole data set (full-batch gradient descent);
-    otherwise the rows are shuffled each epoch with ``rng`` (``default_rng(0)`` if not given).
+    Parameters
+    ----------
+    model : MLP
+        Trained in training mode; left in evaluation mode.
+    x, labels : ndarray
+        Inputs ``(n, sizes[0])`` and integer class labels ``(n,)``.
+    optimizer : SGD or Adam
+    epochs : int
+    batch_size : int, optional
+        ``None``: every step sees the whole data set (full-batch gradient descent); otherwise the rows
+        are shuffled each epoch with ``rng`` (``default_rng(0)`` if not given).
+    clip_norm : float, optional
+        Clip the gradients to this :func:`global_norm` before every step.
+    on_step : callable, optional
+        Called as ``on_step(model)`` after every backward pass, before the update: the model still
+        holds that step's activations and gradients.
+    on_epoch : callable, optional
+        Called as ``on_epoch(epoch, model)`` after every epoch (``epoch`` counts from 1).
+
+    Returns
+    -------
+    list of float
+        One mean loss per epoch. Training stops at the first epoch whose loss is not finite, so the
+        list is shorter than ``epochs`` when the run diverged and then ends with inf or NaN.
     """
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels)
@@ -236,13 +484,28 @@ def train(model: MLP, x: np.ndarray, labels: np.ndarray, *, optimizer: SGD | Ada
     n = x.shape[0]
     size = n if batch_size is None else int(batch_size)
     history = []
-    for _ in range(int(epochs)):
-        order = np.arange(n) if batch_size is None else rng.permutation(n)
-        total = 0.0
-        for start in range(0, n, size):
-            rows = order[start:start + size]
-            loss, grads = model.loss_and_grads(x[rows], labels[rows])
-            optimizer.step(model.parameters, grads)
-            total += loss * rows.size
-        history.append(total / n)
+    model.training = True
+    try:
+        for epoch in range(1, int(epochs) + 1):
+            order = np.arange(n) if batch_size is None else rng.permutation(n)
+            total = 0.0
+            for start in range(0, n, size):
+                rows = order[start:start + size]
+                loss, grads = model.loss_and_grads(x[rows], labels[rows])
+                if on_step is not None:
+                    on_step(model)
+                if clip_norm is not None:
+                    clip_by_global_norm(grads, clip_norm)
+                optimizer.step(model.parameters, grads)
+                total += loss * rows.size
+                if any(not np.all(np.isfinite(slope)) for slope in model.slopes):
+                    total = math.nan  # prelu's slopes overflowed: the next pass could not even start
+                    break
+            history.append(total / n)
+            if on_epoch is not None:
+                on_epoch(epoch, model)
+            if not math.isfinite(history[-1]):
+                break
+    finally:
+        model.training = False
     return history

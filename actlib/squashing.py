@@ -207,7 +207,7 @@ def _softsign_symbolic():
         jax=FrameworkName("jax.nn.hard_sigmoid"), tensorflow=FrameworkName(None),
     ),
 )
-def hardsigmoid(x):
+def hardsigmoid(x, *, out=None):
     r"""Hard sigmoid: a piecewise-linear sigmoid.
 
     .. math:: \operatorname{hardsigmoid}(x) = \min\left(\max\left(\frac{x}{6} + \frac12, 0\right), 1\right)
@@ -225,7 +225,9 @@ def hardsigmoid(x):
     array([0.  , 0.5 , 0.75, 1.  ])
     """
     three, six = x.dtype.type(3), x.dtype.type(6)
-    return np.clip(x + three, x.dtype.type(0), six) / six
+    result = np.add(x, three, out=out)  # three passes in place: no temporaries
+    np.clip(result, x.dtype.type(0), six, out=result)
+    return np.divide(result, six, out=result)
 
 
 @hardsigmoid.defderivative

@@ -1,0 +1,176 @@
+"""Chunked evaluation (``actlib._core.CHUNK``) is invisible: the same bits as one call on the whole array.
+
+Also: the branch-free kernels of the cheap rectifiers give the bits of their textbook ``np.where`` form.
+"""
+
+import numpy as np
+import pytest
+
+import actlib
+from actlib import _core
+
+from .conftest import ELEMENTWISE, FLOATS
+
+SMALL_CHUNK = 1000  # many chunks on a small input, and a last chunk of another size
+
+
+def _input(dtype, n=7 * SMALL_CHUNK + 321):
+    rng = np.random.default_rng(3)
+    info = np.finfo(dtype)
+    x = rng.standard_normal(n) * 4
+    x[::7] *= 1e3
+    x[1::11] = rng.uniform(-7, 7, x[1::11].size).round(1)  # on and near the kinks of every function
+    x = x.astype(dtype)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, info.max, -info.max, info.tiny, -info.tiny,
+               info.smallest_subnormal, -info.smallest_subnormal, 3.0, -3.0, 6.0, 1.0, -1.0, 0.5, -0.5, 20.0]
+    x[17:17 + len(special)] = np.array(special, dtype=dtype)
+    x[SMALL_CHUNK - 5:SMALL_CHUNK + 5] = np.array(special[:10], dtype=dtype)  # across a chunk boundary
+    return x
+
+
+def _bits(a):
+    a = np.asarray(a)
+    return a.dtype, a.shape, a.tobytes()
+
+
+@pytest.fixture
+def unchunked(monkeypatch):
+    """Call ``fn(*args, **kwargs)`` with chunking switched off."""
+
+    def call(fn, *args, **kwargs):
+        with monkeypatch.context() as m:
+            m.setattr(_core, "CHUNK", 10**12)
+            m.setattr(_core, "OUT_CHUNK", 10**12)
+            return fn(*args, **kwargs)
+
+    return call
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(_core, "CHUNK", SMALL_CHUNK)
+    monkeypatch.setattr(_core, "OUT_CHUNK", 2 * SMALL_CHUNK)  # kernels that write into out=
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_chunked_values_and_derivatives_are_bitwise_equal(name, dtype, unchunked, small_chunks):
+    fn = actlib.ACTIVATIONS[name]
+    x = _input(dtype)
+    with np.errstate(all="raise", under="ignore", invalid="ignore"):
+        expected = unchunked(fn, x)
+        assert _bits(fn(x)) == _bits(expected)
+        assert _bits(fn.derivative(x)) == _bits(unchunked(fn.derivative, x))
+        # 2-D C order, Fortran order, a non-contiguous view
+        grid = x[:7 * SMALL_CHUNK].reshape(70, -1)
+        for view in (grid, np.asfortranarray(grid), grid[::2, ::-3], x[::-2]):
+            assert _bits(fn(view)) == _bits(unchunked(fn, view))
+            assert _bits(fn.derivative(view)) == _bits(unchunked(fn.derivative, view))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_chunked_out_and_in_place(name, dtype, unchunked, small_chunks):
+    fn = actlib.ACTIVATIONS[name]
+    x = _input(dtype)
+    with np.errstate(all="ignore"):
+        expected = unchunked(fn, x)
+        out = np.full_like(x, 7)
+        assert fn(x, out=out) is out
+        assert _bits(out) == _bits(expected)
+        y = x.copy()
+        assert fn(y, out=y) is y
+        assert _bits(y) == _bits(expected)
+        # out overlapping the input shifted by one element: not chunked, still correct
+        buffer = np.concatenate([x, x[:1]])
+        shifted_out = buffer[1:]
+        fn(buffer[:-1], out=shifted_out)
+        assert _bits(shifted_out) == _bits(expected)
+        # non-contiguous out
+        strided = np.zeros(2 * x.size, dtype=dtype)[::2]
+        fn(x, out=strided)
+        assert _bits(strided) == _bits(expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("leaky_relu", {"negative_slope": 0.2}), ("leaky_relu", {"negative_slope": 0.0}),
+     ("leaky_relu", {"negative_slope": 1.0}), ("leaky_relu", {"negative_slope": 3.0}),
+     ("leaky_relu", {"negative_slope": -0.5}), ("prelu", {"weight": 0.7}), ("prelu", {"weight": 0.0}),
+     ("prelu", {"weight": 2.5}), ("prelu", {"weight": np.float32(0.1)}),
+     ("threshold", {"threshold": 1.0, "value": -5.0}), ("threshold", {"threshold": 0.5, "value": 0.5}),
+     ("threshold", {"threshold": 0.0, "value": -0.0}), ("threshold", {"threshold": -2.0, "value": -2.0}),
+     ("hardtanh", {"min_val": -2.0, "max_val": 0.5}), ("rrelu", {"lower": 0.1, "upper": 0.3}),
+     ("elu", {"alpha": 0.5}), ("softplus", {"beta": 2.0, "threshold": 5.0}), ("gelu", {"approximate": "tanh"})],
+)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_chunked_with_other_parameters(name, params, dtype, unchunked, small_chunks):
+    fn = actlib.ACTIVATIONS[name]
+    x = _input(dtype)
+    with np.errstate(all="ignore"):
+        assert _bits(fn(x, **params)) == _bits(unchunked(fn, x, **params))
+        assert _bits(fn.derivative(x, **params)) == _bits(unchunked(fn.derivative, x, **params))
+
+
+def test_array_parameters_and_random_draws_are_not_chunked(small_chunks):
+    x = _input(np.float64)
+    weight = np.full_like(x, 0.25)
+    np.testing.assert_array_equal(actlib.prelu(x, weight=weight), actlib.prelu(x))
+    y = actlib.rrelu(x, training=True, rng=np.random.default_rng(5))
+    slopes = actlib.rrelu_slopes(x.shape, rng=np.random.default_rng(5))
+    assert _bits(y) == _bits(actlib.rrelu(x, training=True, slopes=slopes))
+    # training without a generator draws per call: same distribution, nothing to compare bit for bit
+    z = actlib.rrelu(x, training=True)
+    negative = (x < 0) & np.isfinite(x) & (x < -1e-300)
+    ratio = z[negative] / x[negative]
+    assert np.all((ratio >= 1 / 8 - 1e-12) & (ratio <= 1 / 3 + 1e-12))
+
+
+def test_peak_memory_of_a_large_call_is_the_output_plus_a_chunk():
+    import tracemalloc
+
+    x = np.random.default_rng(0).standard_normal(40 * _core.CHUNK).astype(np.float32)
+    for name in ELEMENTWISE:
+        fn = actlib.ACTIVATIONS[name]
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            y = fn(x)
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+        assert peak <= 2 * y.nbytes, (name, peak / y.nbytes)
+
+
+REFERENCE = {  # the np.where forms the branch-free kernels replace
+    "leaky_relu": lambda x, negative_slope=0.01: np.where(x >= 0, x, x * x.dtype.type(negative_slope)),
+    "prelu": lambda x, weight=0.25: np.where(x >= 0, x, x * x.dtype.type(weight)),
+    "threshold": lambda x, threshold=0.0, value=0.0: np.where(x <= threshold, x.dtype.type(value), x),
+    "hardsigmoid": lambda x: np.clip(x + x.dtype.type(3), x.dtype.type(0), x.dtype.type(6)) / x.dtype.type(6),
+    "hardswish": lambda x: np.where(
+        x >= 3, x, np.clip(x, x.dtype.type(-3), x.dtype.type(3)) * (np.clip(x, x.dtype.type(-3), x.dtype.type(3))
+                                                                     + x.dtype.type(3)) / x.dtype.type(6)),
+    "rrelu": lambda x, lower=1 / 8, upper=1 / 3: np.where(x >= 0, x, x * x.dtype.type((lower + upper) / 2)),
+    "relu": lambda x: np.where(x < 0, x.dtype.type(0), x),  # relu(-0.0) = -0.0, as PyTorch 2.13
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("relu", {}), ("leaky_relu", {}), ("leaky_relu", {"negative_slope": 0.2}),
+     ("leaky_relu", {"negative_slope": 1.0}), ("leaky_relu", {"negative_slope": 0.0}),
+     ("leaky_relu", {"negative_slope": 2.0}), ("prelu", {}),
+     ("prelu", {"weight": 1e-30}), ("threshold", {}), ("threshold", {"threshold": 1.5, "value": 1.5}),
+     ("threshold", {"threshold": 0.0, "value": -0.0}), ("threshold", {"threshold": 1.0, "value": -5.0}),
+     ("hardsigmoid", {}), ("hardswish", {}), ("rrelu", {}), ("rrelu", {"lower": 2.0, "upper": 3.0})],
+)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_branch_free_kernels_give_the_bits_of_the_where_form(name, params, dtype):
+    x = _input(dtype)
+    with np.errstate(all="ignore"):
+        negative_nan = np.array([np.inf], dtype) - np.array([np.inf], dtype)  # x86's default NaN
+        x = np.concatenate([x, np.nextafter(x, dtype(np.inf)), np.nextafter(x, dtype(-np.inf)), negative_nan,
+                            -negative_nan])
+        expected = REFERENCE[name](x, **params)
+        assert _bits(actlib.ACTIVATIONS[name](x, **params)) == _bits(expected)
