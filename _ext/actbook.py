@@ -2,21 +2,35 @@
 
 * ``nitpick_ignore`` and ``nitpick_ignore_regex`` arrive from YAML as lists of lists; Sphinx compares
   ``(type, target)`` tuples against them, so they are converted once the configuration is read.
+* Bibliography entries are written as ARIA list items (see ``_visit_citation``).
 * The ``actlib-registry`` directive writes one ``autofunction`` entry per activation in
   ``actlib.ACTIVATIONS`` (and one for its derivative or vector-Jacobian product), and ``actlib-others``
   one entry for every other name in ``actlib.__all__``, so the API page follows the package without
   being edited.
+* The ``claims-audit`` directive writes the table of the claims audit from ``book/claims.yml``: each
+  row pastes the verdict and the deciding number that the deciding chapter glued under
+  ``claim-<n>-verdict`` and ``claim-<n>-number``. Once every chapter has run, a check warns (and so
+  fails the strict build) if a claim lacks either key or its verdict is not one of the allowed words.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import yaml
 from docutils import nodes
 from docutils.statemachine import StringList
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.environment import BuildEnvironment
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+from sphinx.writers.html5 import HTML5Translator
+
+LOGGER = logging.getLogger(__name__)
 
 
 def _pairs_to_tuples(app: Sphinx, config: Config) -> None:
@@ -112,8 +126,160 @@ class ActlibOthers(SphinxDirective):
         return list(container.children)
 
 
+# --- the claims audit ---------------------------------------------------------------------------
+
+CLAIMS_FILE = "book/claims.yml"
+AUDIT_DOCNAME = "book/claims"
+
+
+def _claims_table(srcdir: str | Path) -> dict[str, Any]:
+    return yaml.safe_load((Path(srcdir) / CLAIMS_FILE).read_text(encoding="utf-8"))
+
+
+def _glued(env: BuildEnvironment, docname: str) -> dict[str, Any]:
+    """The glue data a chapter stored when it ran (MyST-NB keeps one JSON file per document)."""
+    from myst_nb.ext.glue.crossref import read_glue_cache
+
+    return read_glue_cache(env.mystnb_config.output_folder, docname)  # type: ignore[attr-defined]
+
+
+def _glued_text(env: BuildEnvironment, docname: str, key: str) -> str | None:
+    import ast
+
+    entry = _glued(env, docname).get(key)
+    if entry is None or "text/plain" not in entry.get("data", {}):
+        return None
+    text = entry["data"]["text/plain"]
+    try:
+        return str(ast.literal_eval(text))
+    except (SyntaxError, ValueError):
+        return text
+
+
+class claims_summary(nodes.General, nodes.Element):  # docutils names its node classes in lower case
+    """Placeholder for the sentence counting the verdicts, filled once every chapter has run."""
+
+
+class ClaimsAudit(SphinxDirective):
+    """The audit table: one row per claim of ``book/claims.yml``, pasted from the deciding chapters."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        from myst_nb.ext.glue.utils import create_pending_glue_ref
+
+        table_of_truth = _claims_table(self.env.srcdir)
+        self.env.note_dependency(str(Path(self.env.srcdir) / CLAIMS_FILE))
+        headers = ["#", "Claim", "Verdict", "Deciding number", "Chapter"]
+        widths = [4, 40, 14, 30, 12]
+        table = nodes.table(classes=["claims-audit"])
+        group = nodes.tgroup(cols=len(headers))
+        table += group
+        group += [nodes.colspec(colwidth=w) for w in widths]
+        head = nodes.thead()
+        head += self._row([nodes.paragraph(text=h) for h in headers])
+        body = nodes.tbody()
+        for claim in table_of_truth["claims"]:
+            number, chapter = claim["number"], claim["chapter"]
+            pasted = [
+                create_pending_glue_ref(self.state.document, self.env.docname, self.lineno, f"{chapter}.md",
+                                        f"claim-{number}-{what}", inline=True, gtype="text", fmt_spec="s")
+                for what in ("verdict", "number")
+            ]
+            link = nodes.paragraph()
+            link += addnodes.pending_xref("", nodes.inline(text=chapter), refdomain="std", reftype="ref",
+                                          reftarget=f"chapter-{chapter}", refexplicit=False,
+                                          refdoc=self.env.docname, refwarn=True)
+            verdict = nodes.paragraph()
+            verdict += nodes.strong("", "", pasted[0])
+            body += self._row([
+                nodes.paragraph(text=str(number)),
+                nodes.paragraph(text=f"{claim['claim']} ({claim['term']})"),
+                verdict,
+                nodes.paragraph("", "", pasted[1]),
+                link,
+            ])
+        group += [head, body]
+        summary = claims_summary()
+        return [summary, table]
+
+    @staticmethod
+    def _row(cells: list[nodes.Node]) -> nodes.row:
+        row = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += cell
+            row += entry
+        return row
+
+
+class FillClaimsSummary(SphinxPostTransform):
+    """Count the verdicts the chapters glued, once all of them have run."""
+
+    default_priority = 6  # after MyST-NB pastes the cross-document glue (priority 5)
+
+    def run(self, **kwargs: Any) -> None:
+        for node in list(self.document.findall(claims_summary)):
+            table_of_truth = _claims_table(self.env.srcdir)
+            counts = {verdict: 0 for verdict in table_of_truth["verdicts"]}
+            for claim in table_of_truth["claims"]:
+                verdict = _glued_text(self.env, f"book/{claim['chapter']}", f"claim-{claim['number']}-verdict")
+                if verdict in counts:
+                    counts[verdict] += 1
+            total = len(table_of_truth["claims"])
+            parts = "; ".join(f"{verdict}: {count}" for verdict, count in counts.items())
+            node.replace_self(nodes.paragraph(text=f"Verdicts over the {total} claims, {parts}."))
+
+
+def _check_claims(app: Sphinx, env: BuildEnvironment) -> None:
+    """Every claim has a verdict from the allowed words and a deciding number, glued by its chapter."""
+    table_of_truth = _claims_table(app.srcdir)
+    allowed = table_of_truth["verdicts"]
+    numbers = [claim["number"] for claim in table_of_truth["claims"]]
+    if numbers != list(range(1, len(numbers) + 1)):
+        LOGGER.warning(f"{CLAIMS_FILE}: claims must be numbered 1, 2, ... in order, got {numbers}")
+    for claim in table_of_truth["claims"]:
+        docname = f"book/{claim['chapter']}"
+        if docname not in env.found_docs:
+            LOGGER.warning(f"{CLAIMS_FILE}: claim {claim['number']} names {claim['chapter']!r}, not in the book")
+            continue
+        verdict = _glued_text(env, docname, f"claim-{claim['number']}-verdict")
+        if verdict not in allowed:
+            LOGGER.warning(f"claims audit: chapter {claim['chapter']!r} glued verdict {verdict!r} for claim "
+                           f"{claim['number']}; expected one of {allowed}")
+        if not _glued_text(env, docname, f"claim-{claim['number']}-number"):
+            LOGGER.warning(f"claims audit: chapter {claim['chapter']!r} glued no deciding number for claim "
+                           f"{claim['number']} (key claim-{claim['number']}-number)")
+
+
+def _audit_follows_the_chapters(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
+                                removed: set[str]) -> list[str]:
+    """Rebuild the audit page whenever a chapter is re-read, since it pastes their glued verdicts."""
+    return [AUDIT_DOCNAME] if (added | changed | removed) - {AUDIT_DOCNAME} and AUDIT_DOCNAME in env.found_docs else []
+
+
+def _visit_citation(self: HTML5Translator, node: nodes.citation) -> None:
+    """docutils' ``visit_citation`` with ``role="listitem"`` in place of ``role="doc-biblioentry"``.
+
+    docutils wraps the entries of a bibliography in ``<div role="list">`` and gives each the DPUB role
+    doc-biblioentry, which ARIA 1.2 deprecates. Assistive technology then finds a list without list items
+    (axe-core: aria-required-children, impact critical, on the references page); as list items, the
+    entries are read as the numbered list they are.
+    """
+    if not isinstance(node.previous_sibling(), type(node)):
+        self.body.append('<div role="list" class="citation-list">\n')
+    self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _pairs_to_tuples, priority=100)
+    # The departure (closing the entry, and the list after the last one) is docutils' own.
+    app.add_node(nodes.citation, override=True, html=(_visit_citation, HTML5Translator.depart_citation))
     app.add_directive("actlib-registry", ActlibRegistry)
     app.add_directive("actlib-others", ActlibOthers)
+    app.add_node(claims_summary)
+    app.add_directive("claims-audit", ClaimsAudit)
+    app.add_post_transform(FillClaimsSummary)
+    app.connect("env-updated", _check_claims)
+    app.connect("env-get-outdated", _audit_follows_the_chapters)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
