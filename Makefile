@@ -3,8 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The book's networks multiply matrices of a few hundred rows by 64 columns: a second BLAS thread only
+# adds synchronisation, and on a loaded two-core machine it made training runs up to 20x slower.
+export OPENBLAS_NUM_THREADS ?= 1
+NODE_STAMP := node_modules/.installed-stamp
+# JupyterLab's settings overrides for this venv (JupyterLab reads <prefix>/share/jupyter/lab/settings/).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book book-strict test test-fast lint lab serve bench clean
+.PHONY: book book-strict test test-browser test-fast lint lab serve bench clean node_modules
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,19 +30,47 @@ book-strict: $(STAMP)
 	rm -rf _build/html _build/.doctrees _build/.jupyter_cache
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
-## make test: lint, unit/property/accuracy tests, doctests of every public docstring and the README
-test: $(STAMP)
+## make test: lint, unit/property/accuracy tests, doctests of every public docstring and the README,
+## every chapter run twice as a notebook, and the JupyterLab of `make lab` (hence the settings file)
+test: $(STAMP) $(LAB_SETTINGS)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 -m "not browser"
+	$(MAKE) --no-print-directory test-browser
+
+## make test-browser: build the book (make book), then read every page of _build/html in Chromium: console
+## errors, requests, images, formulas, previous/next links, search, axe-core and Lighthouse. Without
+## Chromium or npm the tests skip and say what to install; with CI=true they fail instead.
+test-browser: book $(NODE_STAMP)
+	$(BIN)/python -m pytest -p no:xdist -m browser tests/browser
+
+# axe-core and Lighthouse, as package-lock.json pins them. npm is optional outside CI: without it the
+# tests that need these packages skip.
+node_modules: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm ci"; npm ci --no-audit --no-fund && touch $@; \
+	elif [ "$$CI" = true ]; then \
+		echo "npm is needed in CI (Node.js 20 or newer) for the axe-core and Lighthouse tests" >&2; exit 1; \
+	else \
+		echo "npm not found: the axe-core and Lighthouse tests will skip (install Node.js 20+ and npm)"; \
+	fi
 
 ## make test-fast: the same without the slow full-range sweeps
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not slow"
+	$(BIN)/python -m pytest -n 2 -m "not slow and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-lab: $(STAMP)
+# JupyterLab opens a .md file in its text editor by default; the chapters are MyST notebooks, so make
+# jupytext's notebook view the default for Markdown (a double click opens a chapter as a notebook).
+$(LAB_SETTINGS): $(STAMP)
+	mkdir -p $(dir $(LAB_SETTINGS))
+	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
+
+## make lab: JupyterLab on book/, where every chapter opens as a notebook running the kernel with actlib
+lab: $(LAB_SETTINGS)
 	$(BIN)/jupyter lab book/
 
 serve: $(STAMP)

@@ -1,0 +1,114 @@
+"""Fixtures for reading the built book in a real browser: Debian's Chromium, driven by Playwright.
+
+One browser and one local server serve the whole session; ``visits`` keeps one recorded visit per page
+(see ``support.py``). What a test needs and cannot find (Chromium, the built site, ``node_modules``) makes
+it skip with the command that provides it; with ``CI=true`` the same condition fails the test instead, so
+CI cannot pass by skipping the browser tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.support import (
+    AXE_SCRIPT,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    IMPACTS,
+    ROOT,
+    SITE,
+    AxeTally,
+    SiteVisits,
+    reading_order_pages,
+    require,
+    serve,
+    site_is_built,
+    site_pages,
+)
+
+# Stands in for the list of pages when there is no built site, so that the page tests are still collected,
+# reach the ``site`` fixture and skip (or fail, in CI) with a message, instead of vanishing as an empty
+# parameter set.
+NO_SITE = "no-built-site"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "site_page" in metafunc.fixturenames:
+        metafunc.parametrize("site_page", site_pages() or [NO_SITE], indirect=True)
+    if "reading_page" in metafunc.fixturenames:
+        metafunc.parametrize("reading_page", reading_order_pages() or [NO_SITE], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    require(site_is_built(), f"the built book ({SITE}/searchindex.js)", "site")
+    return SITE
+
+
+@pytest.fixture
+def site_page(request: pytest.FixtureRequest, site: Path) -> str:
+    """Each page of the site in turn (parametrized by ``pytest_generate_tests``)."""
+    return request.param
+
+
+@pytest.fixture
+def reading_page(request: pytest.FixtureRequest, site: Path) -> str:
+    """Each page of the reading order in turn (parametrized by ``pytest_generate_tests``)."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def site_url(site: Path) -> Iterator[str]:
+    with serve(site) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    require(CHROMIUM.is_file(), f"Chromium ({CHROMIUM})", "chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # executable_path: Debian's Chromium, never a browser downloaded by `playwright install`.
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    require(AXE_SCRIPT.is_file(), f"axe-core ({AXE_SCRIPT.relative_to(ROOT)})", "node_modules")
+    return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def visits(browser: Any, site_url: str) -> SiteVisits:
+    # axe runs in the same visit when it is installed, so a page is loaded once for all its checks; the
+    # accessibility tests ask for ``axe_source`` themselves, and skip (or fail) without it.
+    axe = AXE_SCRIPT.read_text(encoding="utf-8") if AXE_SCRIPT.is_file() else None
+    return SiteVisits(browser, site_url, axe)
+
+
+# --- axe's counts over the whole site, printed at the end of the run ----------------------------------
+
+AXE_TALLY = pytest.StashKey[AxeTally]()
+
+
+@pytest.fixture(scope="session")
+def axe_tally(request: pytest.FixtureRequest) -> AxeTally:
+    return request.config.stash.setdefault(AXE_TALLY, AxeTally())
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    tally = config.stash.get(AXE_TALLY, None)
+    if tally is not None and tally.pages:
+        counts = ", ".join(f"{impact} {tally.nodes_by_impact[impact]}" for impact in IMPACTS)
+        terminalreporter.write_line(f"axe-core violations over {len(tally.pages)} pages, in nodes: {counts}")
+        for rule, count in tally.nodes_by_rule.most_common():
+            terminalreporter.write_line(f"    {rule}: {count}")

@@ -1,0 +1,291 @@
+"""Every chapter run as a reader runs it in JupyterLab: as a notebook, in a fresh kernel, then all over again.
+
+A chapter is read with jupytext (the book's chapters are MyST Markdown notebooks) and executed with nbclient
+in the ``python3`` kernel that ``make lab`` offers, with ``book/`` as the working directory, as the book build
+does. Then every cell runs a second time in the same kernel, which is what a reader does with "Run All" after
+playing with a chapter: a cell that changes state the cells above it do not set up again (an entry of actlib's
+registry, matplotlib's rcParams, NumPy's error handling, a file it writes) fails the second run or changes
+what it prints.
+
+Neither run may raise or write to stderr (the book build treats stderr as a warning, and so a failure). The
+two runs must show the same outputs (text, tables, glued values, figures), apart from memory addresses and
+from cells that measure time or show what was measured.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from tests.test_book import toc_documents
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+CHAPTER_TIMEOUT_SECONDS = 600
+
+# A cell that measures time prints or glues different numbers on every run, and so does a later cell that
+# uses what it measured; the outputs of such cells are not compared (their checks still run, and still must
+# pass, on both runs). What measures: the clocks of the time module, anything from timeit and tracemalloc,
+# and the bare names `from time import ...` brings in (not `monotonic`, which the book uses as a property).
+_TIME_CLOCKS = {"time", "time_ns", "perf_counter", "perf_counter_ns", "process_time", "process_time_ns",
+                "monotonic", "monotonic_ns", "thread_time", "thread_time_ns"}
+_MEASURING_MODULES = {"timeit", "tracemalloc"}
+_BARE_TIMERS = {"timeit", "perf_counter", "perf_counter_ns", "process_time", "process_time_ns", "default_timer",
+                "get_traced_memory"}
+_TIMING_MAGICS = {"timeit", "time"}
+# Methods that change their object in place: a measured time appended to a list makes the list measured.
+_CHANGING_METHODS = {"append", "extend", "insert", "update", "setdefault", "add"}
+# Object reprs such as <function f at 0x7f3a...> change between runs.
+_MEMORY_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
+
+
+def chapter_sources() -> list[Path]:
+    """The source file of every page in _toc.yml, so a new chapter is run as soon as it is listed."""
+    sources = []
+    for document in toc_documents(ROOT / "_toc.yml"):
+        candidates = [ROOT / f"{document}{suffix}" for suffix in (".md", ".ipynb")]
+        sources += [path for path in candidates if path.is_file()][:1]
+    return sources
+
+
+def _measures_time(tree: ast.AST) -> bool:
+    """Whether code calls a clock or a timer (importing one is not measuring)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in _BARE_TIMERS:
+            return True
+        module = getattr(node.value, "id", None) if isinstance(node, ast.Attribute) else None
+        if module in _MEASURING_MODULES or (module == "time" and node.attr in _TIME_CLOCKS):
+            return True
+        if (  # %timeit and %%time, as IPython rewrites them: get_ipython().run_line_magic('timeit', ...)
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"run_line_magic", "run_cell_magic"}
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in _TIMING_MAGICS
+        ):
+            return True
+    return False
+
+
+def _root_name(node: ast.AST) -> str | None:
+    """The variable an expression belongs to: ``timings`` for ``timings["fit"]``, ``model`` for ``model.w``."""
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _stored_in(target: ast.AST) -> list[ast.AST]:
+    """The expressions an assignment target stores into, tuples unpacked: ``a, b[i] = ...`` -> ``a``, ``b[i]``."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [stored for element in target.elts for stored in _stored_in(element)]
+    if isinstance(target, ast.Starred):
+        return _stored_in(target.value)
+    return [target]
+
+
+def _flows(statement: ast.stmt) -> tuple[list[ast.AST], list[ast.AST]] | None:
+    """``(sources, targets)`` of a statement that stores a value: an assignment, a loop variable, a ``with ...
+    as``, or a call that changes its object (``log.append(t)``)."""
+    if isinstance(statement, ast.Assign):
+        return [statement.value], statement.targets
+    if isinstance(statement, ast.AugAssign):
+        return [statement.value, statement.target], [statement.target]  # x += t reads x as well as t
+    if isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        return [statement.value], [statement.target]
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        return [statement.iter], [statement.target]
+    if isinstance(statement, (ast.With, ast.AsyncWith)):
+        items = [item for item in statement.items if item.optional_vars is not None]
+        return [item.context_expr for item in items], [item.optional_vars for item in items]
+    call = statement.value if isinstance(statement, ast.Expr) else None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in _CHANGING_METHODS:
+        return [*call.args, *call.keywords], [call.func.value]
+    return None
+
+
+def _evaluated(statement: ast.stmt) -> list[ast.AST]:
+    """What a statement evaluates itself; the statements nested in its body are taken one by one."""
+    if isinstance(statement, (ast.If, ast.While)):
+        return [statement.test]
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        return [statement.iter]
+    if isinstance(statement, (ast.With, ast.AsyncWith)):
+        return [item.context_expr for item in statement.items]
+    if isinstance(statement, ast.Match):
+        return [statement.subject]
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Try)):
+        return []
+    return [statement]
+
+
+def timing_dependent_cells(cells: list[nbformat.NotebookNode]) -> set[int]:
+    """Indices of the code cells that measure time or read a variable holding a measured time.
+
+    Measured times are followed statement by statement, in the order the code is written: a variable becomes
+    measured when a value computed from a clock or from a measured variable is stored in it (``t = ...``,
+    ``timings["fit"] = ...``, ``log.append(...)``), and clean again when a clean value is bound to its name.
+    A variable computed beside a measurement (the results of a timed experiment) stays clean.
+    """
+    to_python = TransformerManager().transform_cell  # %timeit and other magics become plain calls
+    dependent: set[int] = set()
+    measured: set[str] = set()
+
+    def reads_a_time(nodes: list[ast.AST]) -> bool:
+        return any(
+            _measures_time(node)
+            or any(
+                isinstance(name, ast.Name) and isinstance(name.ctx, ast.Load) and name.id in measured
+                for name in ast.walk(node)
+            )
+            for node in nodes
+        )
+
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(to_python(cell.source))
+        statements = sorted(
+            (node for node in ast.walk(tree) if isinstance(node, ast.stmt)), key=lambda n: (n.lineno, n.col_offset)
+        )
+        for statement in statements:
+            if reads_a_time(_evaluated(statement)):
+                dependent.add(index)
+            flow = _flows(statement)
+            if flow is None:
+                continue
+            sources, targets = flow
+            stored = [node for target in targets for node in _stored_in(target)]
+            if reads_a_time(sources):
+                measured |= {_root_name(node) for node in stored} - {None}
+            else:  # a clean value bound to a name replaces a measured one; stored into an item, it does not
+                measured -= {node.id for node in stored if isinstance(node, ast.Name)}
+    return dependent
+
+
+def comparable_outputs(cell: nbformat.NotebookNode) -> list[dict]:
+    """A cell's outputs as plain data, with memory addresses masked and execution counts dropped."""
+    outputs = []
+    for output in cell.get("outputs", []):
+        output = {key: value for key, value in output.items() if key != "execution_count"}
+        outputs.append(_mask_addresses(output))
+    return outputs
+
+
+def _mask_addresses(value):
+    if isinstance(value, str):
+        return _MEMORY_ADDRESS.sub("0x…", value)
+    if isinstance(value, dict):
+        return {key: _mask_addresses(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask_addresses(item) for item in value]
+    return value
+
+
+def stderr_text(cells: list[nbformat.NotebookNode]) -> list[str]:
+    """What the cells wrote to stderr, one entry per cell that wrote anything, prefixed by its index."""
+    found = []
+    for index, cell in enumerate(cells):
+        text = "".join(
+            output.get("text", "")
+            for output in cell.get("outputs", [])
+            if output.get("output_type") == "stream" and output.get("name") == "stderr"
+        )
+        if text:
+            found.append(f"cell {index}: {text}")
+    return found
+
+
+def run_all_cells(client: NotebookClient, notebook: nbformat.NotebookNode, run: str) -> float:
+    """Execute every cell in order in the client's running kernel, failing on a cell error; the seconds taken."""
+    started = time.perf_counter()
+    for index, cell in enumerate(notebook.cells):
+        try:
+            client.execute_cell(cell, index)
+        except CellExecutionError as error:
+            pytest.fail(f"cell {index} raised on the {run} run:\n{error}", pytrace=False)
+    return time.perf_counter() - started
+
+
+def test_chapter_sources_are_found() -> None:
+    sources = chapter_sources()
+    assert len(sources) == len(toc_documents(ROOT / "_toc.yml")), "a page in _toc.yml has no .md or .ipynb file"
+    assert BOOK / "relu.md" in sources
+
+
+def test_memory_addresses_are_masked() -> None:
+    cell = nbformat.v4.new_code_cell("f")
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "<function f at 0x7f3a2c1d9e40>"})]
+    assert comparable_outputs(cell)[0]["data"]["text/plain"] == "<function f at 0x…>"
+
+
+def test_timing_dependence_follows_the_variables() -> None:
+    sources = [
+        "import time\nimport timeit\nx = [1.0, 2.0]\nseconds = {}\nlog = []",  # 1: imports timers, measures nothing
+        "best = min(timeit.repeat(lambda: sum(x), number=5))",  # 2: measures
+        "ratio = best / 2\nprint(ratio)",  # 3: reads a measured time
+        "table = [ratio, 1]",  # 4: reads a value derived from one
+        "best = 3.0\nprint(best)",  # 5: rebinds best to a constant
+        "print(best, x)",  # 6: reads the clean best and the clean x
+        "%timeit sum(x)",  # 7: a magic that measures
+        "started = time.time()",  # 8: reads the clock
+        "print(time.strftime('%Y'), x, props.monotonic)",  # 9: uses the time module without measuring
+        "seconds['fit'] = time.process_time() - started\nlog.append(time.perf_counter())",  # 10: stores times
+        "seconds['note'] = 0.0",  # 11: a clean item does not make the dict clean
+        "print(seconds, log)",  # 12: reads the dict and the list holding times
+        "started = time.process_time()\nresults = [sum(x)]\nseconds['run'] = time.process_time() - started",  # 13
+        "print(results)",  # 14: results were computed beside a measurement, not from one
+        "for part, value in seconds.items():\n    total = value",  # 15: loops over measured times
+        "print(total, part)",  # 16: the loop carried them into total and part
+        "total, x = 0.0, [3.0]\nprint(x)",  # 17: rebinds both to clean values, then reads one
+    ]
+    cells = [nbformat.v4.new_markdown_cell("text")] + [nbformat.v4.new_code_cell(source) for source in sources]
+    assert timing_dependent_cells(cells) == {2, 3, 4, 7, 8, 10, 11, 12, 13, 15, 16}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", chapter_sources(), ids=lambda path: path.stem)
+def test_chapter_runs_twice_in_one_kernel(source: Path) -> None:
+    notebook = jupytext.read(source)
+    if not any(cell.cell_type == "code" for cell in notebook.cells):
+        pytest.skip("the page has no code cell")  # a placeholder or a reference page: no kernel to start
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=CHAPTER_TIMEOUT_SECONDS,
+        allow_errors=False,
+        resources={"metadata": {"path": str(BOOK)}},
+    )
+    with client.setup_kernel(cwd=str(BOOK)):
+        first_seconds = run_all_cells(client, notebook, "first")
+        first_run = copy.deepcopy(notebook.cells)
+        second_seconds = run_all_cells(client, notebook, "second")
+    second_run = notebook.cells
+    timing_dependent = timing_dependent_cells(second_run)
+
+    # Shown with `pytest -s` or `-rP`: the cost of each chapter, to keep the test run's length in view.
+    print(f"{source.name}: first run {first_seconds:.1f} s, second run {second_seconds:.1f} s")
+
+    assert stderr_text(first_run) == [], f"{source.name} writes to stderr on the first run"
+    assert stderr_text(second_run) == [], f"{source.name} writes to stderr when run a second time"
+    differing = [
+        index
+        for index, (before, after) in enumerate(zip(first_run, second_run, strict=True))
+        if before.cell_type == "code"
+        and index not in timing_dependent
+        and comparable_outputs(before) != comparable_outputs(after)
+    ]
+    assert differing == [], (
+        f"{source.name}: cells {differing} show different outputs when run a second time:\n"
+        + "\n---\n".join(second_run[index].source for index in differing)
+    )
