@@ -32,10 +32,13 @@ book-strict: $(STAMP)
 
 ## make test: lint, unit/property/accuracy tests, doctests of every public docstring and the README,
 ## every chapter run twice as a notebook, and the JupyterLab of `make lab` (hence the settings file)
-test: $(STAMP) $(LAB_SETTINGS)
+# The browser tests then read the site the strict-build test wrote (a second build would cost minutes).
+STRICT_SITE := _build/strict-html
+test: $(STAMP) $(LAB_SETTINGS) $(NODE_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -m "not browser"
-	$(MAKE) --no-print-directory test-browser
+	rm -rf $(STRICT_SITE)
+	ACTBOOK_KEEP_STRICT_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -n 2 -m "not browser"
+	ACTBOOK_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -p no:xdist -m browser tests/browser
 
 ## make test-browser: build the book (make book), then read every page of _build/html in Chromium: console
 ## errors, requests, images, formulas, previous/next links, search, axe-core and Lighthouse. Without

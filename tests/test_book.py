@@ -8,6 +8,7 @@ is meant to detect fails here instead of passing silently.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -22,6 +23,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
+# `make test` sets this so that the browser tests read the site this test built, instead of building
+# the book a second time (a clean build takes minutes on two cores).
+KEEP_SITE_VARIABLE = "ACTBOOK_KEEP_STRICT_SITE"
 BUILD_TIMEOUT_SECONDS = 60 * 60
 
 # Copied into the temporary build: everything but tool folders, caches and earlier builds.
@@ -265,6 +269,9 @@ def test_strict_build(tmp_path: Path) -> None:
     assert sphinx_warnings(output) == [], "\n".join(sphinx_warnings(output))
 
     html = copy / "_build" / "html"
+    if keep := os.environ.get(KEEP_SITE_VARIABLE):
+        shutil.rmtree(keep, ignore_errors=True)
+        shutil.copytree(html, keep)
     documents = toc_documents(copy / "_toc.yml")
     missing = [doc for doc in documents if not (html / f"{doc}.html").is_file()]
     assert missing == [], f"pages in _toc.yml without HTML: {missing}"
