@@ -237,6 +237,34 @@ def _chunked(kernel: Callable[..., Any], takes_out: bool, array: np.ndarray, par
     return result
 
 
+def _in_slices(kernel: Callable[..., Any], array: np.ndarray, params: dict[str, Any], along: str,
+               compute: np.dtype | None, out: np.ndarray | None) -> np.ndarray | None:
+    """Evaluate a ``kernel`` that works on whole slices along the axis ``params[along]`` (softmax), on blocks of
+    such slices cut along the longest other axis, into ``out`` or a new array; None: not worth cutting.
+
+    Each slice's result depends on that slice alone, so the values are the same bit for bit as one call;
+    the float64 copy of a float32 input and the kernel's temporaries are one block's size, not the input's.
+    """
+    if array.size <= CHUNK or array.ndim < 2:
+        return None
+    overlap = out is not None and np.may_share_memory(out, array)
+    if overlap and not _same_view(out, array):
+        return None
+    axis = params[along] % array.ndim
+    cut = max((d for d in range(array.ndim) if d != axis), key=lambda d: array.shape[d])
+    step = max(1, CHUNK // (array.size // array.shape[cut]))
+    if step >= array.shape[cut]:
+        return None
+    result = out if out is not None else np.empty_like(array)
+    for start in range(0, array.shape[cut], step):
+        index = (slice(None),) * cut + (slice(start, start + step),)
+        source = array[index]
+        value = kernel(source if compute is None or source.dtype == compute else source.astype(compute), **params)
+        with np.errstate(over="ignore"):  # a float64 result beyond float32's range rounds to inf
+            np.copyto(result[index], value, casting="unsafe")
+    return result
+
+
 # --- the decorator -----------------------------------------------------------------------------
 
 
@@ -264,6 +292,7 @@ def activation(
     compute_dtype: Any = None,
     chunked: bool | Callable[[dict[str, Any]], bool] = True,
     single_pass: bool = False,
+    slices_along: str | None = None,
     register: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it.
@@ -278,7 +307,9 @@ def activation(
     memory is the output plus one chunk's work), unless ``chunked`` is False or, given a predicate of the
     bound parameters, returns False for them (a random draw, for instance). Derivatives alike, except that
     ``single_pass=True`` (a kernel of one NumPy pass, which chunks could only slow down) leaves the
-    values of the function unchunked. A kernel
+    values of the function unchunked. A function that is not elementwise but works on independent slices
+    along an axis (softmax) names that parameter in ``slices_along``, and large inputs are evaluated on
+    blocks of whole slices (:func:`_in_slices`). A kernel
     with a keyword ``out`` may write its result there: it then gets an array of its input's shape and
     dtype that does not overlap the input, and returns it.
     """
@@ -297,6 +328,10 @@ def activation(
                  out: np.ndarray | None, value: bool = True) -> Any:
         if array.size > CHUNK and not (value and single_pass) and chunkable(params):
             result = _chunked(kernel, takes_out, array, params, compute, out)
+            if result is not None:
+                return result
+        if slices_along is not None and array.size > CHUNK:
+            result = _in_slices(kernel, array, params, slices_along, compute, out)
             if result is not None:
                 return result
         if (takes_out and out is not None and array.ndim > 0 and (compute is None or array.dtype == compute)

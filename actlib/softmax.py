@@ -44,29 +44,43 @@ def _shifted(x, axis):
     return d, d_error, e, rest, first_peak
 
 
-def _softmax_kernel(x, axis):
-    x1 = np.atleast_1d(x)
-    if x1.size == 0:
-        return np.empty_like(x)
-    with np.errstate(invalid="ignore", over="ignore"):  # only reached by inf/nan inputs
-        _, _, e, rest, first_peak = _shifted(x1, axis)
-        np.put_along_axis(e, np.expand_dims(first_peak, axis), 1.0, axis=axis)
-        y = e / (1.0 + rest)
-        peak = np.max(x1, axis=axis, keepdims=True)
-        y = np.where(np.isfinite(peak), y, np.nan)
-    return y.reshape(x.shape)
+def _on_contiguous_slices(kernel):
+    """Run ``kernel(x, axis=-1)`` on a copy of ``x`` whose slices along ``axis`` are contiguous rows.
+
+    NumPy's sums add in an order that depends on the memory layout; on contiguous rows every slice is summed
+    the same way, so a result depends only on the values of its slice, not on the input's layout or on the
+    blocks :func:`actlib._core._in_slices` cuts a large input into.
+    """
+
+    def on_rows(x, axis):
+        x1 = np.atleast_1d(x)
+        if x1.size == 0:
+            return np.empty_like(x)
+        rows = np.ascontiguousarray(np.moveaxis(x1, axis, -1))
+        with np.errstate(invalid="ignore", over="ignore"):  # only reached by inf/nan inputs
+            y = kernel(rows)
+        if rows is x1:
+            return y.reshape(x.shape)
+        result = np.empty_like(x1)
+        np.moveaxis(result, axis, -1)[...] = y
+        return result.reshape(x.shape)
+
+    return on_rows
 
 
-def _log_softmax_kernel(x, axis):
-    x1 = np.atleast_1d(x)
-    if x1.size == 0:
-        return np.empty_like(x)
-    with np.errstate(invalid="ignore", over="ignore"):
-        d, d_error, _, rest, _ = _shifted(x1, axis)
-        y = (d - np.log1p(rest)) + d_error
-        peak = np.max(x1, axis=axis, keepdims=True)
-        y = np.where(np.isfinite(peak), y, np.nan)
-    return y.reshape(x.shape)
+@_on_contiguous_slices
+def _softmax_kernel(rows):
+    _, _, e, rest, first_peak = _shifted(rows, -1)
+    np.put_along_axis(e, np.expand_dims(first_peak, -1), 1.0, axis=-1)
+    y = e / (1.0 + rest)
+    return np.where(np.isfinite(np.max(rows, axis=-1, keepdims=True)), y, np.nan)
+
+
+@_on_contiguous_slices
+def _log_softmax_kernel(rows):
+    d, d_error, _, rest, _ = _shifted(rows, -1)
+    y = (d - np.log1p(rest)) + d_error
+    return np.where(np.isfinite(np.max(rows, axis=-1, keepdims=True)), y, np.nan)
 
 
 @activation(
@@ -79,6 +93,7 @@ def _log_softmax_kernel(x, axis):
     ),
     validate=_validate_axis("softmax"),
     compute_dtype=np.float64,
+    slices_along="axis",
 )
 def softmax(x, *, axis=-1):
     r"""Softmax along ``axis``: exponentials normalised to sum to 1.
@@ -123,6 +138,7 @@ def softmax(x, *, axis=-1):
     ),
     validate=_validate_axis("log_softmax"),
     compute_dtype=np.float64,
+    slices_along="axis",
 )
 def log_softmax(x, *, axis=-1):
     r"""Logarithm of the softmax along ``axis``.

@@ -143,6 +143,50 @@ def test_peak_memory_of_a_large_call_is_the_output_plus_a_chunk():
         assert peak <= 2 * y.nbytes, (name, peak / y.nbytes)
 
 
+SLICED = ("softmax", "log_softmax")
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis"),
+    [((700, 13), -1), ((13, 700), 0), ((40, 9, 30), 1), ((3, 4000), -1), ((4000, 3), 0), ((5, 11, 200), -1)],
+)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", SLICED)
+def test_softmax_in_blocks_of_slices_is_bitwise_equal(name, shape, axis, dtype, unchunked, small_chunks):
+    fn = actlib.ACTIVATIONS[name]
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(shape) * 40).astype(dtype)
+    x.flat[::97] = -np.inf  # a few -inf entries, and one slice that holds +inf
+    x.flat[5] = np.inf
+    expected = unchunked(fn, x, axis=axis)
+    assert _bits(fn(x, axis=axis)) == _bits(expected)
+    assert _bits(fn(np.asfortranarray(x), axis=axis)) == _bits(expected)  # nor does the layout matter
+    strided = np.zeros((*x.shape[:-1], 2 * x.shape[-1]), dtype)[..., ::2]
+    strided[...] = x
+    assert _bits(fn(strided, axis=axis)) == _bits(expected)
+    out = np.full_like(x, np.nan)
+    assert fn(x, axis=axis, out=out) is out and _bits(out) == _bits(expected)
+    in_place = x.copy()
+    fn(in_place, axis=axis, out=in_place)
+    assert _bits(in_place) == _bits(expected)
+
+
+@pytest.mark.parametrize("name", SLICED)
+def test_peak_memory_of_a_large_softmax_is_the_output_plus_a_block(name):
+    import tracemalloc
+
+    x = np.random.default_rng(0).standard_normal((40 * _core.CHUNK // 100, 100)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        y = actlib.ACTIVATIONS[name](x)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak <= 2 * y.nbytes, peak / y.nbytes
+
+
 REFERENCE = {  # the np.where forms the branch-free kernels replace
     "leaky_relu": lambda x, negative_slope=0.01: np.where(x >= 0, x, x * x.dtype.type(negative_slope)),
     "prelu": lambda x, weight=0.25: np.where(x >= 0, x, x * x.dtype.type(weight)),
