@@ -73,12 +73,12 @@ def elu(x, *, alpha=1.0):
     >>> float(elu.derivative(0.0, alpha=0.5))
     0.5
     """
-    return np.where(x > 0, x, _elu_negative(x, alpha))
+    return _stable.select(x > 0, x, _elu_negative(x, alpha))
 
 
 @elu.defderivative
 def _elu_derivative(x, *, alpha=1.0):
-    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+    return _stable.select(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
 
 
 @elu.defsymbolic
@@ -141,13 +141,13 @@ def selu(x):
     negative = _times_dd(np.expm1(np.minimum(x, 0.0)), _SCALE_ALPHA_HI, _SCALE_ALPHA_LO)
     with np.errstate(over="ignore"):  # scale * x > max float is inf, its correctly rounded value
         positive = _times_dd(x, _SCALE_HI, _SCALE_LO)
-    return np.where(x > 0, positive, negative)
+    return _stable.select(x > 0, positive, negative)
 
 
 @selu.defderivative
 def _selu_derivative(x):
     negative = _times_dd(np.exp(np.minimum(x, 0.0)), _SCALE_ALPHA_HI, _SCALE_ALPHA_LO)
-    return np.where(x > 0, _SCALE_HI, negative)
+    return _stable.select(x > 0, _SCALE_HI, negative)
 
 
 @selu.defsymbolic
@@ -196,12 +196,12 @@ def celu(x, *, alpha=1.0):
     >>> float(celu.derivative(0.0, alpha=2.0))
     1.0
     """
-    return np.where(x > 0, x, _elu_negative(x / alpha, alpha))
+    return _stable.select(x > 0, x, _elu_negative(x / alpha, alpha))
 
 
 @celu.defderivative
 def _celu_derivative(x, *, alpha=1.0):
-    return np.where(x > 0, 1.0, np.exp(np.minimum(x / alpha, 0.0)))
+    return _stable.select(x > 0, 1.0, np.exp(np.minimum(x / alpha, 0.0)))
 
 
 @celu.defsymbolic
@@ -277,9 +277,9 @@ def softplus(x, *, beta=1.0, threshold=None):
     y = _stable.softplus(z)
     if z_error is not None:
         # where beta * x was clipped, softplus is x itself to the last bit
-        y = np.where(z >= _stable.SATURATED, x, (y + _stable.sigmoid(z) * z_error) / beta)
+        y = _stable.select(z >= _stable.SATURATED, x, (y + _stable.sigmoid(z) * z_error) / beta)
     if threshold is not None:
-        y = np.where(z > threshold, x, y)
+        y = _stable.select(z > threshold, x, y)
     return y
 
 
@@ -290,7 +290,7 @@ def _softplus_derivative(x, *, beta=1.0, threshold=None):
     if z_error is not None:
         d = d + _stable.sigmoid_derivative(z) * z_error
     if threshold is not None:
-        d = np.where(z > threshold, 1.0, d)
+        d = _stable.select(z > threshold, 1.0, d)
     return d
 
 

@@ -38,7 +38,7 @@ def _saturating(kernel):
 
     def run(x):
         limit = _stable.SATURATED
-        return np.where(x > limit, x, kernel(np.clip(x, -limit, limit)))
+        return _stable.select(x > limit, x, kernel(np.clip(x, -limit, limit)))
 
     return run
 
@@ -111,7 +111,7 @@ def _silu_derivative_of(z):
     one_plus = 1.0 + e
     positive = (1.0 + e + z * e) / (one_plus * one_plus)
     negative = e * ((1.0 + z) + e) / (one_plus * one_plus)
-    d = np.where(z >= 0, positive, negative)
+    d = _stable.select(z >= 0, positive, negative)
     tail = z < _TAIL
     if np.any(tail):
         d[tail] = _stable.scaled_exp(1.0 + z[tail], z[tail])
@@ -218,7 +218,7 @@ def swish(x, *, beta=1.0):
     x = np.clip(x, -np.finfo(np.float64).max, np.finfo(np.float64).max)  # inf * 0 gate would be NaN
     z, z_error = _stable.scaled_argument(x, beta)
     y = _x_sigmoid(x, z, z_error)
-    return np.where(np.isinf(x) & (y != 0), x, y)
+    return _stable.select(np.isinf(x) & (y != 0), x, y)
 
 
 @swish.defderivative
@@ -246,7 +246,7 @@ def _gelu_exact(x):
     # at least u/2, so the error of u Q(u) (half an ULP of np.exp) is not amplified.
     u = np.abs(x)
     tail_hi, tail_lo = _stable.gaussian_times(u, *_stable.scaled_tail(u, "gelu"))
-    head, head_error = _stable.two_sum(np.where(x > 0, x, 0.0), -tail_hi)
+    head, head_error = _stable.two_sum(_stable.select(x > 0, x, 0.0), -tail_hi)
     return np.copysign(np.abs(head + (head_error - tail_lo)), x)  # keeps the sign of -0.0
 
 
@@ -256,8 +256,8 @@ def _gelu_exact_derivative(x):
     # _stable expands it about u0 itself (held as a double-double), so it keeps its relative accuracy.
     u = np.abs(x)
     d_hi, d_lo = _stable.gaussian_times(u, *_stable.scaled_tail(u, "gelu_derivative"))
-    sign = np.where(x > 0, -1.0, 1.0)
-    s, s_error = _stable.two_sum(np.where(x > 0, 1.0, 0.0), sign * d_hi)
+    sign = _stable.select(x > 0, -1.0, 1.0)
+    s, s_error = _stable.two_sum(_stable.select(x > 0, 1.0, 0.0), sign * d_hi)
     return s + (s_error + sign * d_lo)
 
 
@@ -308,6 +308,7 @@ def _gelu_tanh_derivative(x):
     ),
     checks={"approximate": one_of("none", "tanh")},
     compute_dtype=np.float64,
+    chunk_scale=0.5,
 )
 def gelu(x, *, approximate="none"):
     r"""Gaussian error linear unit.
@@ -389,11 +390,11 @@ def _mish_parts(x):
     # x > 0: tanh = (1 + 2e)/(1 + 2e + 2e^2)
     denominator_pos = 1.0 + two_e + two_e * e
     gate_pos = (1.0 + two_e) / denominator_pos
-    gate = np.where(x > 0, gate_pos, gate_neg)
+    gate = _stable.select(x > 0, gate_pos, gate_neg)
     # sech^2(softplus) * sigma(x)
     slope_neg = 4.0 * (n + 1.0) / ((n + 2.0) * (n + 2.0)) * (e / (1.0 + e))
     slope_pos = 4.0 * e * e * (1.0 + e) / (denominator_pos * denominator_pos)
-    slope = np.where(x > 0, slope_pos, slope_neg)
+    slope = _stable.select(x > 0, slope_pos, slope_neg)
     return gate, slope
 
 
@@ -447,7 +448,7 @@ def _mish(x):
         h_error = h_error + g_error
         quotient = xg / h
         with np.errstate(invalid="ignore", divide="ignore"):  # xg = 0 only where x = 0 or e underflowed
-            relative = np.where(xg != 0, xg_error / xg, 0.0) - h_error / h
+            relative = _stable.select(xg != 0, xg_error / xg, 0.0) - h_error / h
         y[negative] = quotient + quotient * relative
     tail = x < _TAIL
     if np.any(tail):
@@ -538,7 +539,7 @@ _HARDSWISH_STEP = {2: 2.0**12, 4: 2.0**30, 8: 2.0**60}
 @hardswish.defderivative
 def _hardswish_derivative(x):
     inner = (x + x.dtype.type(1.5)) / x.dtype.type(3)
-    return np.where(x <= -3, x.dtype.type(0), np.where(x >= 3, x.dtype.type(1), inner))
+    return _stable.select(x <= -3, x.dtype.type(0), _stable.select(x >= 3, x.dtype.type(1), inner))
 
 
 @hardswish.defsymbolic

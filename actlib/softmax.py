@@ -34,9 +34,9 @@ def _shifted(x, axis):
     """``(d, d_error, rest)``: ``x - max`` as value and rounding error, and the sum of ``exp`` over the
     entries other than one maximal entry per slice (so the normaliser is ``1 + rest``)."""
     peak = np.max(x, axis=axis, keepdims=True)
-    finite_peak = np.where(np.isfinite(peak), peak, 0.0)
+    finite_peak = _stable.select(np.isfinite(peak), peak, 0.0)
     d, d_error = _stable.two_sum(x, -finite_peak)
-    d_error = np.where(np.isfinite(d), d_error, 0.0)  # -inf entries have no rounding error to carry
+    d_error = _stable.select(np.isfinite(d), d_error, 0.0)  # -inf entries have no rounding error to carry
     e = np.exp(d) * (1.0 + d_error)
     first_peak = np.argmax(x, axis=axis)
     np.put_along_axis(e, np.expand_dims(first_peak, axis), 0.0, axis=axis)
@@ -73,14 +73,14 @@ def _softmax_kernel(rows):
     _, _, e, rest, first_peak = _shifted(rows, -1)
     np.put_along_axis(e, np.expand_dims(first_peak, -1), 1.0, axis=-1)
     y = e / (1.0 + rest)
-    return np.where(np.isfinite(np.max(rows, axis=-1, keepdims=True)), y, np.nan)
+    return _stable.select(np.isfinite(np.max(rows, axis=-1, keepdims=True)), y, np.nan)
 
 
 @_on_contiguous_slices
 def _log_softmax_kernel(rows):
     d, d_error, _, rest, _ = _shifted(rows, -1)
     y = (d - np.log1p(rest)) + d_error
-    return np.where(np.isfinite(np.max(rows, axis=-1, keepdims=True)), y, np.nan)
+    return _stable.select(np.isfinite(np.max(rows, axis=-1, keepdims=True)), y, np.nan)
 
 
 @activation(

@@ -232,7 +232,7 @@ def hardsigmoid(x, *, out=None):
 
 @hardsigmoid.defderivative
 def _hardsigmoid_derivative(x):
-    return np.where((x > -3) & (x < 3), x.dtype.type(1) / x.dtype.type(6), x.dtype.type(0))
+    return _stable.select((x > -3) & (x < 3), x.dtype.type(1) / x.dtype.type(6), x.dtype.type(0))
 
 
 @hardsigmoid.defsymbolic

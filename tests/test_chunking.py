@@ -218,3 +218,18 @@ def test_branch_free_kernels_give_the_bits_of_the_where_form(name, params, dtype
                             -negative_nan])
         expected = REFERENCE[name](x, **params)
         assert _bits(actlib.ACTIVATIONS[name](x, **params)) == _bits(expected)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_select_gives_the_bits_of_np_where(dtype):
+    from actlib._stable import select
+
+    rng = np.random.default_rng(11)
+    a = _input(dtype, 2 * SMALL_CHUNK)[:500].reshape(20, 25)
+    b = rng.permutation(a[1])
+    rows = rng.random((20, 1)) < 0.5
+    cases = [(a > 0, a, b), (rows, a, b), (rows, a, dtype(2)), (a >= 0, 1.0, a), (np.isnan(a), 0.0, a),
+             (np.bool_(True), dtype(1), dtype(-0.0)), (np.array(False), a, -0.0)]
+    for condition, if_true, if_false in cases:
+        expected, got = np.where(condition, if_true, if_false), select(condition, if_true, if_false)
+        assert _bits(got) == _bits(expected)
