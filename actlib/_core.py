@@ -336,7 +336,7 @@ def activation(
             result = _chunked(kernel, takes_out, array, params, compute, out, chunk)
             if result is not None:
                 return result
-        if slices_along is not None and array.size > CHUNK:
+        if slices_along is not None:
             result = _in_slices(kernel, array, params, slices_along, compute, out)
             if result is not None:
                 return result

@@ -45,7 +45,7 @@ def _shifted(x, axis):
 
 
 def _on_contiguous_slices(kernel):
-    """Run ``kernel(x, axis=-1)`` on a copy of ``x`` whose slices along ``axis`` are contiguous rows.
+    """``kernel(rows)`` with the slices of ``x`` along ``axis`` as the contiguous rows of ``rows``.
 
     NumPy's sums add in an order that depends on the memory layout; on contiguous rows every slice is summed
     the same way, so a result depends only on the values of its slice, not on the input's layout or on the
