@@ -590,7 +590,7 @@ def _hardshrink_symbolic(lambd=0.5):
     ),
     checks={"lambd": nonnegative},
 )
-def softshrink(x, *, lambd=0.5):
+def softshrink(x, *, lambd=0.5, out=None):
     r"""Soft shrinkage (soft thresholding): move every input ``lambd`` towards zero, stopping at zero.
 
     .. math:: \operatorname{softshrink}(x) = \begin{cases} x - \lambda & x > \lambda \\
@@ -607,7 +607,10 @@ def softshrink(x, *, lambd=0.5):
     array([-0.5 ,  0.  ,  0.25])
     """
     lam = x.dtype.type(lambd)
-    return np.where(np.abs(x) <= lam, x.dtype.type(0), x - np.copysign(lam, x))
+    # x minus x clipped to [-lambd, lambd]: x - x = +0 inside, x -+ lambd outside (one rounding, the same
+    # subtraction as x - copysign(lambd, x)), in two branch-free passes instead of np.where's five
+    clipped = np.clip(x, -lam, lam, out=out)
+    return np.subtract(x, clipped, out=clipped)
 
 
 @softshrink.defderivative

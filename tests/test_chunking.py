@@ -197,6 +197,8 @@ REFERENCE = {  # the np.where forms the branch-free kernels replace
                                                                      + x.dtype.type(3)) / x.dtype.type(6)),
     "rrelu": lambda x, lower=1 / 8, upper=1 / 3: np.where(x >= 0, x, x * x.dtype.type((lower + upper) / 2)),
     "relu": lambda x: np.where(x < 0, x.dtype.type(0), x),  # relu(-0.0) = -0.0, as PyTorch 2.13
+    "softshrink": lambda x, lambd=0.5: np.where(
+        np.abs(x) <= x.dtype.type(lambd), x.dtype.type(0), x - np.copysign(x.dtype.type(lambd), x)),
 }
 
 
@@ -207,7 +209,8 @@ REFERENCE = {  # the np.where forms the branch-free kernels replace
      ("leaky_relu", {"negative_slope": 2.0}), ("prelu", {}),
      ("prelu", {"weight": 1e-30}), ("threshold", {}), ("threshold", {"threshold": 1.5, "value": 1.5}),
      ("threshold", {"threshold": 0.0, "value": -0.0}), ("threshold", {"threshold": 1.0, "value": -5.0}),
-     ("hardsigmoid", {}), ("hardswish", {}), ("rrelu", {}), ("rrelu", {"lower": 2.0, "upper": 3.0})],
+     ("hardsigmoid", {}), ("hardswish", {}), ("rrelu", {}), ("rrelu", {"lower": 2.0, "upper": 3.0}),
+     ("softshrink", {}), ("softshrink", {"lambd": 0.0}), ("softshrink", {"lambd": 3.0})],
 )
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_branch_free_kernels_give_the_bits_of_the_where_form(name, params, dtype):
