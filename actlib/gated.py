@@ -43,6 +43,21 @@ def _saturating(kernel):
     return run
 
 
+#: Beyond every float32 and float16 value: +-inf clipped to it meets a gate of 0 or 1 without inf * 0 or
+#: inf / inf, and the result rounds back to +-inf (or to a zero) in the input's dtype.
+_FAR = 1e300
+
+
+def _x_sigmoid_narrow(x, beta):
+    """``x sigmoid(beta x) = x / (1 + exp(-beta x))`` for float16 and float32 inputs (see ``defnarrow``)."""
+    x = np.clip(x, -_FAR, _FAR)
+    with np.errstate(over="ignore"):  # exp(-beta x) = inf: x / inf is the zero the exact value rounds to
+        t = np.multiply(x, -beta)
+        np.exp(t, out=t)
+    t += 1.0
+    return np.divide(x, t, out=t)
+
+
 def _clipped(kernel):
     """Derivatives: saturated beyond 1e5, so the clipped input gives the limit, 0 or 1."""
 
@@ -102,7 +117,8 @@ def _x_sigmoid(x, z, z_error):
     if np.any(tail):
         correction = 1.0 if z_error is None else 1.0 + z_error[tail]
         y[tail] = _stable.scaled_exp(x[tail] * correction, z[tail])
-    return y
+    # the gate is positive, so the result has the sign of x; at x = -0 the correction's -0 - -0 gave +0
+    return np.copysign(y, x, out=y)
 
 
 def _silu_derivative_of(z):
@@ -219,6 +235,16 @@ def swish(x, *, beta=1.0):
     z, z_error = _stable.scaled_argument(x, beta)
     y = _x_sigmoid(x, z, z_error)
     return _stable.select(np.isinf(x) & (y != 0), x, y)
+
+
+@silu.defnarrow
+def _silu_narrow(x):
+    return _x_sigmoid_narrow(x, 1.0)
+
+
+@swish.defnarrow
+def _swish_narrow(x, *, beta=1.0):
+    return _x_sigmoid_narrow(x, beta)
 
 
 @swish.defderivative
@@ -454,6 +480,17 @@ def _mish(x):
     if np.any(tail):
         y[tail] = _stable.scaled_exp(x[tail], x[tail])
     return y
+
+
+@mish.defnarrow
+def _mish_narrow(x):
+    # tanh(softplus(x)) = n / (n + 2) with n = e (e + 2), e = exp(x): no cancellation anywhere. Above 20 it
+    # is 1 - 2e**-2x rounded to 1 in float64, so exp is capped there and the gate stays finite.
+    e = np.exp(np.minimum(x, 20.0))
+    n = e + 2.0
+    n *= e
+    gate = np.divide(n, n + 2.0, out=e)
+    return np.multiply(np.clip(x, -_FAR, _FAR), gate, out=gate)
 
 
 @mish.defderivative

@@ -62,6 +62,15 @@ def sigmoid(x):
     return _stable.sigmoid(x)
 
 
+@sigmoid.defnarrow
+def _sigmoid_narrow(x):
+    t = np.negative(x)
+    with np.errstate(over="ignore"):  # exp(-x) = inf below -709: 1/inf = 0, which is sigma(x) rounded
+        np.exp(t, out=t)
+    t += 1.0
+    return np.divide(1.0, t, out=t)
+
+
 @sigmoid.defderivative
 def _sigmoid_derivative(x):
     return _stable.sigmoid_derivative(x)

@@ -10,6 +10,8 @@ import pytest
 
 import actlib
 
+from .conftest import FLOATS
+
 INF, NAN = np.inf, np.nan
 
 PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN = {
@@ -60,16 +62,27 @@ DERIVATIVE_LIMITS = {
 SPECIAL = np.array([-INF, INF, NAN])
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("name", list(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN))
-def test_values_at_infinity_and_nan_match_pytorch_or_the_documented_limit(name):
+def test_values_at_infinity_and_nan_match_pytorch_or_the_documented_limit(name, dtype):
     fn = actlib.ACTIVATIONS[name]
     expected = np.array(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN[name][0])
     for (diff_name, index), value in DELIBERATE_DIFFERENCES.items():
         if diff_name == name:
             expected[index] = value
     with np.errstate(all="raise", under="ignore"):
-        got = fn(SPECIAL)
-    np.testing.assert_array_equal(got, expected)
+        got = fn(SPECIAL.astype(dtype))
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, expected.astype(dtype))
+
+
+@pytest.mark.parametrize("name", list(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN))
+def test_signed_zeros_give_the_same_bits_in_every_dtype(name):
+    """float16 and float32 may take another kernel than float64 (``defnarrow``); at +-0 it must agree."""
+    fn = actlib.ACTIVATIONS[name]
+    results = {dtype.__name__: fn(np.array([-0.0, 0.0], dtype)) for dtype in FLOATS}
+    signs = {dtype: (np.signbit(values).tolist(), (values == 0).tolist()) for dtype, values in results.items()}
+    assert len(set(map(str, signs.values()))) == 1, signs
 
 
 @pytest.mark.parametrize("name", list(DERIVATIVE_LIMITS))
@@ -97,11 +110,12 @@ def test_every_elementwise_function_is_in_the_tables():
         ([NAN, 0.0], [NAN, NAN], [NAN, NAN]),
     ],
 )
-def test_softmax_special_values_match_pytorch(x, softmax_expected, log_softmax_expected):
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_softmax_special_values_match_pytorch(x, softmax_expected, log_softmax_expected, dtype):
     # recorded with torch.softmax / torch.log_softmax 2.13.0 along dim -1
     with np.errstate(all="raise", under="ignore"):
-        np.testing.assert_array_equal(actlib.softmax(np.array(x)), softmax_expected)
-        np.testing.assert_array_equal(actlib.log_softmax(np.array(x)), log_softmax_expected)
+        np.testing.assert_array_equal(actlib.softmax(np.array(x, dtype)), np.array(softmax_expected, dtype))
+        np.testing.assert_array_equal(actlib.log_softmax(np.array(x, dtype)), np.array(log_softmax_expected, dtype))
 
 
 # The recording script (run with PyTorch 2.13.0 installed):
