@@ -144,6 +144,13 @@ def selu(x):
     return _stable.select(x > 0, positive, negative)
 
 
+@selu.defnarrow
+def _selu_narrow(x):
+    negative = np.expm1(np.minimum(x, 0.0))
+    negative *= _SCALE_ALPHA_HI
+    return _stable.select(x > 0, x * _SCALE_HI, negative)
+
+
 @selu.defderivative
 def _selu_derivative(x):
     negative = _times_dd(np.exp(np.minimum(x, 0.0)), _SCALE_ALPHA_HI, _SCALE_ALPHA_LO)

@@ -17,6 +17,7 @@ import functools
 
 import mpmath
 import numpy as np
+import scipy.special
 
 from . import _stable
 from ._core import FrameworkName, Properties, activation, finite, one_of
@@ -379,6 +380,16 @@ def gelu(x, *, approximate="none"):
     array([-0.15880801,  0.        ,  0.84119199])
     """
     return _saturating(_gelu_exact if approximate == "none" else _gelu_tanh)(x)
+
+
+@gelu.defnarrow
+def _gelu_narrow(x, *, approximate="none"):
+    if approximate == "tanh":
+        return _saturating(_gelu_tanh)(x)
+    # Phi from SciPy's ndtr (erfc in the left tail, so relatively accurate there); +-inf clipped so that the
+    # left limit is -0, not -inf * 0
+    x = np.clip(x, -_FAR, _FAR)
+    return x * scipy.special.ndtr(x)
 
 
 @gelu.defderivative

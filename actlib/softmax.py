@@ -86,6 +86,21 @@ def _softmax_narrow_rows(rows):
 
 
 @_on_contiguous_slices
+def _log_softmax_narrow_rows(rows):
+    """d - log1p(rest) with d = x - max and rest the sum of exp(d) over all but one maximal entry: as the
+    float64 kernel, without carrying rounding errors that float32 cannot see (see ``defnarrow``)."""
+    first_peak = np.argmax(rows, axis=-1, keepdims=True)
+    peak = np.take_along_axis(rows, first_peak, axis=-1)
+    d = rows - peak
+    e = np.exp(d)
+    np.put_along_axis(e, first_peak, 0.0, axis=-1)
+    normaliser = np.log1p(np.sum(e, axis=-1, keepdims=True))
+    normaliser += 0.0 * peak  # NaN where the peak is +-inf or NaN, as PyTorch
+    d -= normaliser
+    return d
+
+
+@_on_contiguous_slices
 def _log_softmax_kernel(rows):
     d, d_error, _, rest, _ = _shifted(rows, -1)
     y = (d - np.log1p(rest)) + d_error
@@ -175,6 +190,12 @@ def log_softmax(x, *, axis=-1):
     """
     _axis_check("log_softmax", x, axis)
     return _log_softmax_kernel(x, axis)
+
+
+@log_softmax.defnarrow
+def _log_softmax_narrow(x, *, axis=-1):
+    _axis_check("log_softmax", x, axis)
+    return _log_softmax_narrow_rows(x, axis)
 
 
 def _prepare_vjp(name, x, grad, axis):

@@ -282,6 +282,17 @@ def tanhshrink(x):
 _TANHSHRINK_SWITCH = 1.0
 
 
+@tanhshrink.defnarrow
+def _tanhshrink_narrow(x):
+    # x - tanh(x) cancels about log2(3 / x**2) bits of float64's 53: at |x| >= 2**-10 that leaves 32, more
+    # than float32 needs; below, x**3 (1/3 - 2 x**2 / 15) leaves out a relative 0.16 x**4 < 2**-42
+    difference = x - np.tanh(x)
+    square = x * x
+    series = (1.0 / 3.0 - (2.0 / 15.0) * square) * square * x
+    # x != 0 keeps x - tanh(x) = +0 at x = -0, as the float64 kernel and PyTorch
+    return _stable.select((np.abs(x) < 2.0**-10) & (x != 0), series, difference)
+
+
 def _tanhshrink(x):
     small = np.abs(x) < _TANHSHRINK_SWITCH
     magnitude = np.abs(x)
