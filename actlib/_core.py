@@ -332,12 +332,8 @@ def activation(
             return False
         return chunked is True or bool(chunked(params))
 
-    narrow_kernels: dict[str, Callable[..., Any]] = {}
-
     def evaluate(kernel: Callable[..., Any], takes_out: bool, array: np.ndarray, params: dict[str, Any],
                  out: np.ndarray | None, value: bool = True) -> Any:
-        if value and "kernel" in narrow_kernels and compute is not None and array.dtype.itemsize < compute.itemsize:
-            kernel, takes_out = narrow_kernels["kernel"], False
         chunk = max(1, int(CHUNK * chunk_scale))  # read at call time: the tests shrink CHUNK
         if array.size > chunk and not (value and single_pass) and chunkable(params):
             result = _chunked(kernel, takes_out, array, params, compute, out, chunk)
@@ -381,6 +377,9 @@ def activation(
             array, params = bind(x, args, kwargs)
             if out is not None:
                 check_out(name, out, array.shape, array.dtype)
+            narrow = public.narrow_kernel
+            if narrow is not None and array.dtype.itemsize < compute.itemsize:
+                return evaluate(narrow, False, array, params, out)
             return evaluate(kernel, takes_out, array, params, out)
 
         public.__signature__ = public_signature  # type: ignore[attr-defined]
@@ -416,7 +415,8 @@ def activation(
             compensated one the float64 output needs; fewer NumPy passes make it several times faster.
             The accuracy tests hold it to the same bounds in every dtype.
             """
-            narrow_kernels["kernel"] = narrow_kernel
+            if compute is None:
+                raise TypeError(f"{name}: a narrow kernel needs a compute_dtype wider than its inputs")
             public.narrow_kernel = narrow_kernel  # type: ignore[attr-defined]
             return narrow_kernel
 

@@ -174,3 +174,13 @@ def test_no_warning_and_no_nan_for_any_finite_input(activation, dtype):
         limit = np.finfo(dtype).max / _OVERFLOWING[activation.__name__]
         finite = finite | (np.abs(x) > limit)
     assert np.all(finite), x[~finite.reshape(x.shape[0], -1).all(axis=-1)][:5]
+
+
+def test_a_narrow_kernel_serves_float16_and_float32_but_not_float64(monkeypatch):
+    monkeypatch.setattr(actlib.sigmoid, "narrow_kernel", lambda x: np.full_like(x, 7.0))
+    x = np.linspace(-1.0, 1.0, 5)
+    for dtype in (np.float16, np.float32):
+        y = actlib.sigmoid(x.astype(dtype))
+        assert y.dtype == dtype and np.all(y == 7)
+    assert not np.any(actlib.sigmoid(x) == 7)
+    assert not np.any(actlib.sigmoid.derivative(x.astype(np.float32)) == 7)  # values only
