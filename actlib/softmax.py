@@ -30,18 +30,21 @@ def _validate_axis(name):
     return validate
 
 
-def _shifted(x, axis):
-    """``(d, d_error, rest)``: ``x - max`` as value and rounding error, and the sum of ``exp`` over the
-    entries other than one maximal entry per slice (so the normaliser is ``1 + rest``)."""
-    peak = np.max(x, axis=axis, keepdims=True)
+def _shifted(rows):
+    """``(d, d_error, e, rest, first_peak, invalid)`` along the last axis: ``x - max`` as value and rounding
+    error, ``exp`` of it (with the error applied) and zero at one maximal entry per row, the sum ``rest`` of the
+    other entries (so the normaliser is ``1 + rest``), that entry's index, and per row ``invalid``: +0, or NaN
+    where the row's maximum is +-inf or NaN, which makes the whole row NaN as in PyTorch."""
+    first_peak = np.argmax(rows, axis=-1, keepdims=True)  # NaN counts as the maximum, as in np.max
+    peak = np.take_along_axis(rows, first_peak, axis=-1)
     finite_peak = _stable.select(np.isfinite(peak), peak, 0.0)
-    d, d_error = _stable.two_sum(x, -finite_peak)
+    d, d_error = _stable.two_sum(rows, -finite_peak)
     d_error = _stable.select(np.isfinite(d), d_error, 0.0)  # -inf entries have no rounding error to carry
-    e = np.exp(d) * (1.0 + d_error)
-    first_peak = np.argmax(x, axis=axis)
-    np.put_along_axis(e, np.expand_dims(first_peak, axis), 0.0, axis=axis)
-    rest = np.sum(e, axis=axis, keepdims=True)
-    return d, d_error, e, rest, first_peak
+    e = np.exp(d)
+    e *= 1.0 + d_error
+    np.put_along_axis(e, first_peak, 0.0, axis=-1)
+    rest = np.sum(e, axis=-1, keepdims=True)
+    return d, d_error, e, rest, first_peak, 0.0 * peak
 
 
 def _on_contiguous_slices(kernel):
@@ -70,10 +73,10 @@ def _on_contiguous_slices(kernel):
 
 @_on_contiguous_slices
 def _softmax_kernel(rows):
-    _, _, e, rest, first_peak = _shifted(rows, -1)
-    np.put_along_axis(e, np.expand_dims(first_peak, -1), 1.0, axis=-1)
-    y = e / (1.0 + rest)
-    return _stable.select(np.isfinite(np.max(rows, axis=-1, keepdims=True)), y, np.nan)
+    _, _, e, rest, first_peak, invalid = _shifted(rows)
+    np.put_along_axis(e, first_peak, 1.0, axis=-1)
+    e /= (1.0 + rest) + invalid
+    return e
 
 
 @_on_contiguous_slices
@@ -102,9 +105,10 @@ def _log_softmax_narrow_rows(rows):
 
 @_on_contiguous_slices
 def _log_softmax_kernel(rows):
-    d, d_error, _, rest, _ = _shifted(rows, -1)
-    y = (d - np.log1p(rest)) + d_error
-    return _stable.select(np.isfinite(np.max(rows, axis=-1, keepdims=True)), y, np.nan)
+    d, d_error, _, rest, _, invalid = _shifted(rows)
+    d -= np.log1p(rest) + invalid
+    d += d_error
+    return d
 
 
 @activation(
