@@ -39,6 +39,17 @@ def select(condition, if_true, if_false) -> np.ndarray:
     return bits.view(dtype)
 
 
+def at_most(x: np.ndarray, limit: float) -> np.ndarray:
+    """``np.minimum(x, limit)`` as a two-sided ``np.clip``, which NumPy runs about twice as fast as the
+    one-sided forms (those fall back to ``np.minimum``); the same bits, NaN included."""
+    return np.clip(x, -np.inf, limit)
+
+
+def at_least(x: np.ndarray, limit: float) -> np.ndarray:
+    """``np.maximum(x, limit)`` for a limit that is not 0 (there the sign of a zero result could differ)."""
+    return np.clip(x, limit, np.inf)
+
+
 _SPLITTER = 134217729.0  # 2**27 + 1, Dekker's constant for splitting a double into two 26-bit halves
 _SPLIT_LIMIT = 2.0**996  # beyond this the split would overflow; the inputs here never get near it
 
@@ -138,7 +149,7 @@ def tanh_derivative(x: np.ndarray) -> np.ndarray:
     """``sech(x)**2``: ``1 - tanh**2`` near 0, ``4e / (1 + e)**2`` with ``e = exp(-2|x|)`` elsewhere."""
     small = np.abs(x) < 0.625
     t = np.tanh(select(small, x, 0.0))
-    e = np.exp(-2.0 * np.minimum(np.abs(x), SATURATED))
+    e = np.exp(-2.0 * at_most(np.abs(x), SATURATED))
     one_plus = 1.0 + e
     return select(small, 1.0 - t * t, 4.0 * e / (one_plus * one_plus))
 
@@ -295,7 +306,7 @@ def _taylor_factor(u: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     centre = np.rint(np.fmin(u, _TAYLOR_END) * (1 / _STEP))  # NaN -> the last column
     index = centre.astype(np.intp)
     centre *= _STEP
-    t = np.minimum(u, _TAYLOR_END) - centre  # exact (Sterbenz); NaN stays NaN
+    t = at_most(u, _TAYLOR_END) - centre  # exact (Sterbenz); NaN stays NaN
     hi, lo = _horner_dd(lambda k: table[k].take(index), t)
     if kind == "gelu_derivative":  # about the root instead of 3/4, so that the result keeps its relative accuracy
         near = index == round(0.75 / _STEP)
@@ -396,7 +407,7 @@ def normal_cdf(x: np.ndarray) -> np.ndarray:
            1.00000000e+000])
     """
     x = np.asarray(x, dtype=np.float64)
-    u = np.minimum(np.abs(x), SATURATED)
+    u = at_most(np.abs(x), SATURATED)
     hi, lo = gaussian_times(u, *scaled_tail(u, "tail"))
     sign = select(x > 0, -1.0, 1.0)  # Phi(x) = Q(u) for x <= 0, 1 - Q(u) for x > 0
     s, s_error = two_sum(select(x > 0, 1.0, 0.0), sign * hi)

@@ -27,7 +27,7 @@ def _x():
 
 def _elu_negative(x, alpha):
     # only the non-positive inputs reach expm1, so nothing overflows
-    return alpha * np.expm1(np.minimum(x, 0.0))
+    return alpha * np.expm1(_stable.at_most(x, 0.0))
 
 
 @activation(
@@ -78,7 +78,7 @@ def elu(x, *, alpha=1.0):
 
 @elu.defderivative
 def _elu_derivative(x, *, alpha=1.0):
-    return _stable.select(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+    return _stable.select(x > 0, 1.0, alpha * np.exp(_stable.at_most(x, 0.0)))
 
 
 @elu.defsymbolic
@@ -138,7 +138,7 @@ def selu(x):
     >>> float(selu.derivative(0.0))  # scale * alpha correctly rounded; PyTorch gives ...766
     1.7580993408473768
     """
-    negative = _times_dd(np.expm1(np.minimum(x, 0.0)), _SCALE_ALPHA_HI, _SCALE_ALPHA_LO)
+    negative = _times_dd(np.expm1(_stable.at_most(x, 0.0)), _SCALE_ALPHA_HI, _SCALE_ALPHA_LO)
     with np.errstate(over="ignore"):  # scale * x > max float is inf, its correctly rounded value
         positive = _times_dd(x, _SCALE_HI, _SCALE_LO)
     return _stable.select(x > 0, positive, negative)
@@ -146,14 +146,14 @@ def selu(x):
 
 @selu.defnarrow
 def _selu_narrow(x):
-    negative = np.expm1(np.minimum(x, 0.0))
+    negative = np.expm1(_stable.at_most(x, 0.0))
     negative *= _SCALE_ALPHA_HI
     return _stable.select(x > 0, x * _SCALE_HI, negative)
 
 
 @selu.defderivative
 def _selu_derivative(x):
-    negative = _times_dd(np.exp(np.minimum(x, 0.0)), _SCALE_ALPHA_HI, _SCALE_ALPHA_LO)
+    negative = _times_dd(np.exp(_stable.at_most(x, 0.0)), _SCALE_ALPHA_HI, _SCALE_ALPHA_LO)
     return _stable.select(x > 0, _SCALE_HI, negative)
 
 
@@ -208,7 +208,7 @@ def celu(x, *, alpha=1.0):
 
 @celu.defderivative
 def _celu_derivative(x, *, alpha=1.0):
-    return _stable.select(x > 0, 1.0, np.exp(np.minimum(x / alpha, 0.0)))
+    return _stable.select(x > 0, 1.0, np.exp(_stable.at_most(x / alpha, 0.0)))
 
 
 @celu.defsymbolic

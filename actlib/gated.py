@@ -108,7 +108,7 @@ def _x_sigmoid(x, z, z_error):
     """``x * sigmoid(z + z_error)`` for ``z`` the rounded ``beta * x``; no overflow, no lost tail."""
     # x / (1 + E) with E = e^-z: the sum 1 + E is carried with its rounding error, and the error of z
     # enters as E(1 - z_error), so besides exp only the division and one correction round
-    e_minus_z = np.exp(-np.maximum(z, _TAIL))
+    e_minus_z = np.exp(-_stable.at_least(z, _TAIL))
     one_plus, one_plus_error = _stable.two_sum(np.ones_like(e_minus_z), e_minus_z)
     if z_error is not None:
         one_plus_error = one_plus_error - e_minus_z * z_error
@@ -497,7 +497,7 @@ def _mish(x):
 def _mish_narrow(x):
     # tanh(softplus(x)) = n / (n + 2) with n = e (e + 2), e = exp(x): no cancellation anywhere. Above 20 it
     # is 1 - 2e**-2x rounded to 1 in float64, so exp is capped there and the gate stays finite.
-    e = np.exp(np.minimum(x, 20.0))
+    e = np.exp(_stable.at_most(x, 20.0))
     n = e + 2.0
     n *= e
     gate = np.divide(n, n + 2.0, out=e)

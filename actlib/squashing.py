@@ -106,7 +106,7 @@ def logsigmoid(x):
     >>> logsigmoid(np.array([-1000.0, 0.0, 40.0]))
     array([-1.00000000e+03, -6.93147181e-01, -4.24835426e-18])
     """
-    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
+    return _stable.at_most(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
 
 
 @logsigmoid.defderivative
@@ -296,7 +296,7 @@ def _tanhshrink_narrow(x):
 def _tanhshrink(x):
     small = np.abs(x) < _TANHSHRINK_SWITCH
     magnitude = np.abs(x)
-    e = np.exp(-2.0 * np.minimum(magnitude, _stable.SATURATED))
+    e = np.exp(-2.0 * _stable.at_most(magnitude, _stable.SATURATED))
     result = np.copysign((magnitude - 1.0) + 2.0 * e / (1.0 + e), x)
     if np.any(small):
         result[small] = _tanhshrink_series(x[small])

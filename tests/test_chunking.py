@@ -198,7 +198,7 @@ REFERENCE = {  # the np.where forms the branch-free kernels replace
     "rrelu": lambda x, lower=1 / 8, upper=1 / 3: np.where(x >= 0, x, x * x.dtype.type((lower + upper) / 2)),
     "relu": lambda x: np.where(x < 0, x.dtype.type(0), x),  # relu(-0.0) = -0.0, as PyTorch 2.13
     "softshrink": lambda x, lambd=0.5: np.where(
-        np.abs(x) <= x.dtype.type(lambd), x.dtype.type(0), x - np.copysign(x.dtype.type(lambd), x)),
+        np.abs(x) <= x.dtype.type(lambd), np.copysign(x.dtype.type(0), x), x - np.copysign(x.dtype.type(lambd), x)),
 }
 
 
