@@ -30,18 +30,25 @@ def _validate_axis(name):
     return validate
 
 
-def _shifted(rows):
+def _shifted(rows, carry_error=True):
     """``(d, d_error, e, rest, first_peak, invalid)`` along the last axis: ``x - max`` as value and rounding
     error, ``exp`` of it (with the error applied) and zero at one maximal entry per row, the sum ``rest`` of the
     other entries (so the normaliser is ``1 + rest``), that entry's index, and per row ``invalid``: +0, or NaN
-    where the row's maximum is +-inf or NaN, which makes the whole row NaN as in PyTorch."""
+    where the row's maximum is +-inf or NaN, which makes the whole row NaN as in PyTorch.
+
+    ``carry_error=False`` (float16 and float32 inputs, which cannot see it) skips the rounding error of
+    ``x - max``; ``d_error`` is then 0."""
     first_peak = np.argmax(rows, axis=-1, keepdims=True)  # NaN counts as the maximum, as in np.max
     peak = np.take_along_axis(rows, first_peak, axis=-1)
     finite_peak = _stable.select(np.isfinite(peak), peak, 0.0)
-    d, d_error = _stable.two_sum(rows, -finite_peak)
-    d_error = _stable.select(np.isfinite(d), d_error, 0.0)  # -inf entries have no rounding error to carry
-    e = np.exp(d)
-    e *= 1.0 + d_error
+    if carry_error:
+        d, d_error = _stable.two_sum(rows, -finite_peak)
+        d_error = _stable.select(np.isfinite(d), d_error, 0.0)  # -inf entries have no rounding error to carry
+        e = np.exp(d)
+        e *= 1.0 + d_error
+    else:
+        d, d_error = rows - finite_peak, 0.0
+        e = np.exp(d)
     np.put_along_axis(e, first_peak, 0.0, axis=-1)
     rest = np.sum(e, axis=-1, keepdims=True)
     return d, d_error, e, rest, first_peak, 0.0 * peak
@@ -90,16 +97,9 @@ def _softmax_narrow_rows(rows):
 
 @_on_contiguous_slices
 def _log_softmax_narrow_rows(rows):
-    """d - log1p(rest) with d = x - max and rest the sum of exp(d) over all but one maximal entry: as the
-    float64 kernel, without carrying rounding errors that float32 cannot see (see ``defnarrow``)."""
-    first_peak = np.argmax(rows, axis=-1, keepdims=True)
-    peak = np.take_along_axis(rows, first_peak, axis=-1)
-    d = rows - peak
-    e = np.exp(d)
-    np.put_along_axis(e, first_peak, 0.0, axis=-1)
-    normaliser = np.log1p(np.sum(e, axis=-1, keepdims=True))
-    normaliser += 0.0 * peak  # NaN where the peak is +-inf or NaN, as PyTorch
-    d -= normaliser
+    """As the float64 kernel, without the rounding error of x - max (see ``defnarrow``)."""
+    d, _, _, rest, _, invalid = _shifted(rows, carry_error=False)
+    d -= np.log1p(rest) + invalid
     return d
 
 
