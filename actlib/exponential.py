@@ -168,7 +168,7 @@ def _selu_symbolic():
 @activation(
     Properties(
         range="(-alpha, inf)", monotonic=True, smoothness="1", zero_centred=False, bounded_below=True,
-        bounded_above=False, self_gated=False, kinks=(), paper=None, family="exponential",
+        bounded_above=False, self_gated=False, kinks=(), paper="barron2017", family="exponential",
         pytorch=FrameworkName("torch.nn.CELU", "alpha=1.0"), keras=FrameworkName("keras.activations.celu", "alpha=1.0"),
         jax=FrameworkName("jax.nn.celu", "alpha=1.0"), tensorflow=FrameworkName(None),
     ),

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_activation", "plot_functions"]
+__all__ = ["plot_activation", "plot_functions", "plot_network"]
 
 #: The default abscissa: symmetric about 0, with 0 itself among the samples.
 DEFAULT_X = np.linspace(-5.0, 5.0, 1001)
@@ -41,15 +41,17 @@ def _resolve(fn: Callable[..., Any] | str) -> Callable[..., Any]:
     return fn
 
 
-def _describe(fn: Callable[..., Any], params: Mapping[str, Any]) -> str:
-    """``name(x, p=v, ...)`` with the parameters drawn with, defaults included, unset ones left out."""
+def _describe(fn: Callable[..., Any], params: Mapping[str, Any], *, derivative: bool = False) -> str:
+    """``name(x, p=v, ...)`` with the parameters drawn with, defaults included, unset ones left out;
+    ``name′(x, ...)`` for the derivative, so a derivative panel never reads as the function itself."""
     values = {**fn.info.parameters, **params}
     shown = "".join(
         f", {key}={value:g}" if isinstance(value, float) else f", {key}={value!r}"
         for key, value in values.items()
         if value is not None and key != "axis"
     )
-    return f"{fn.info.name}(x{shown})"
+    prime = "′" if derivative else ""
+    return f"{fn.info.name}{prime}(x{shown})"
 
 
 def _grid(x: Any) -> np.ndarray:
@@ -260,18 +262,22 @@ def plot_functions(
     Returns
     -------
     matplotlib.axes.Axes
-        The axes drawn on; each line is labelled ``name(x, parameters)``.
+        The axes drawn on; each line is labelled ``name(x, parameters)``, or ``name′(x, parameters)``
+        when ``derivative`` is true.
 
     Examples
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from actlib.plotting import plot_functions
-    >>> ax = plot_functions(["relu", "sigmoid"], derivative=True)
+    >>> ax = plot_functions(["relu", "sigmoid"])
     >>> [line.get_label() for line in ax.get_lines()]
     ['relu(x)', 'sigmoid(x)']
+    >>> ax = plot_functions(["relu", "swish"], params={"swish": {"beta": 2.0}}, derivative=True)
+    >>> [line.get_label() for line in ax.get_lines()], ax.get_ylabel()
+    (['relu′(x)', 'swish′(x, beta=2)'], 'f′(x)')
     >>> import matplotlib.pyplot as plt
-    >>> plt.close(ax.figure)
+    >>> plt.close("all")
     """
     params = dict(params or {})
     grid = _grid(x)
@@ -287,10 +293,87 @@ def plot_functions(
         else:
             values = np.asarray(fn(grid, **fn_params), dtype=np.float64)
             xs, ys = _break_at(grid, values, _discontinuities(fn, fn_params, grid[0], grid[-1]))
-        ax.plot(xs, ys, linewidth=1.8, label=_describe(fn, fn_params))
+        ax.plot(xs, ys, linewidth=1.8, label=_describe(fn, fn_params, derivative=derivative))
     ax.set_title(title or ("Derivatives" if derivative else "Activations"))
     ax.set_xlabel("x")
     ax.set_ylabel("f′(x)" if derivative else "f(x)")
     ax.grid(True, alpha=0.35)
     ax.legend(loc="best")
+    return ax
+
+
+def plot_network(
+    sizes: Iterable[int],
+    *,
+    activation: str | None = "relu",
+    ax: Any = None,
+    max_drawn: int = 8,
+) -> Any:
+    """Draw a fully connected network as layers of units joined by their weights.
+
+    Parameters
+    ----------
+    sizes : iterable of int
+        The width of every layer, input first and output last, as given to ``actlib.nn.MLP``.
+    activation : str or None, default "relu"
+        The activation applied to every hidden unit, written under each hidden layer; ``None`` draws
+        the hidden units unfilled and writes "no activation".
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; by default a new figure through pyplot.
+    max_drawn : int, default 8
+        A layer wider than this is drawn with ``max_drawn - 1`` units and a vertical ellipsis in place
+        of the rest; its label gives the true width.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on, with the axis lines turned off. Each layer is one scatter collection, and
+        each label below a layer names it and its width.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from actlib.plotting import plot_network
+    >>> ax = plot_network([2, 16, 2])
+    >>> [collection.get_offsets().shape[0] for collection in ax.collections]
+    [2, 7, 2]
+    >>> [text.get_text() for text in ax.texts if "units" in text.get_text()]
+    ['input\\n2 units', 'hidden 1\\n16 units\\nrelu', 'output\\n2 units']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    sizes = [int(size) for size in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"plot_network: sizes must be at least two positive widths, got {sizes!r}")
+    if max_drawn < 3:
+        raise ValueError(f"plot_network: max_drawn must be at least 3, got {max_drawn!r}")
+    ax = _new_axes() if ax is None else ax
+    heights = []
+    for size in sizes:
+        slots = min(size, max_drawn)
+        y = np.linspace((slots - 1) / 2, -(slots - 1) / 2, slots)
+        # a wide layer keeps its middle slot for the ellipsis
+        heights.append((np.delete(y, slots // 2), y[slots // 2]) if size > max_drawn else (y, None))
+    top = max(y.max() for y, _ in heights)
+    bottom = min(y.min() for y, _ in heights)
+    for layer in range(len(sizes) - 1):
+        for y_from in heights[layer][0]:
+            for y_to in heights[layer + 1][0]:
+                ax.plot([layer, layer + 1], [y_from, y_to], color="0.78", linewidth=0.6, zorder=1)
+        ax.text(layer + 0.5, top + 0.8, f"$h \\mapsto hW_{{{layer + 1}}} + b_{{{layer + 1}}}$", ha="center",
+                va="bottom", fontsize=9)
+    for layer, (y, ellipsis_at) in enumerate(heights):
+        hidden = 0 < layer < len(sizes) - 1
+        filled = hidden and activation is not None
+        ax.scatter(np.full(y.size, layer), y, s=150, facecolor="C1" if filled else "white", edgecolor="black",
+                   linewidth=1.0, zorder=3)
+        if ellipsis_at is not None:
+            ax.text(layer, ellipsis_at, "⋮", ha="center", va="center", fontsize=14, zorder=3)
+        name = "input" if layer == 0 else "output" if layer == len(sizes) - 1 else f"hidden {layer}"
+        note = f"\n{activation or 'no activation'}" if hidden else ""
+        ax.text(layer, bottom - 0.8, f"{name}\n{sizes[layer]} units{note}", ha="center", va="top", fontsize=9)
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
+    ax.set_ylim(bottom - 3.2, top + 1.8)
+    ax.set_axis_off()
     return ax

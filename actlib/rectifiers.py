@@ -386,7 +386,7 @@ def _clamp_derivative(x, low, high):
 @activation(
     Properties(
         range="[0, 6]", monotonic=True, smoothness="0", zero_centred=False, bounded_below=True,
-        bounded_above=True, self_gated=False, kinks=(0.0, 6.0), paper="howard2019", family="rectifier",
+        bounded_above=True, self_gated=False, kinks=(0.0, 6.0), paper="krizhevsky2010", family="rectifier",
         pytorch=FrameworkName("torch.nn.ReLU6"), keras=FrameworkName("keras.activations.relu6"),
         jax=FrameworkName("jax.nn.relu6"), tensorflow=FrameworkName("tf.nn.relu6"),
     ),
@@ -402,7 +402,7 @@ def relu6(x, *, out=None):
     The derivative is 1 on :math:`(0, 6)` and 0 elsewhere, including both kinks:
     ``relu6.derivative(0) = relu6.derivative(6) = 0``, as PyTorch (which computes relu6 as
     ``hardtanh(x, 0, 6)``). The cap keeps activations representable in low-precision arithmetic
-    (MobileNet, Howard et al. 2019).
+    (introduced by Krizhevsky 2010; popularised by MobileNet, Howard et al. 2017).
 
     Examples
     --------
