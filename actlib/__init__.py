@@ -15,20 +15,10 @@ array([0., 2.])
 from ._core import ACTIVATIONS, ActivationInfo, FrameworkName, Properties
 from .exponential import SELU_ALPHA, SELU_SCALE, celu, elu, selu, softplus
 from .gated import gelu, hardswish, mish, silu, swish
-from .rectifiers import (
-    hardshrink,
-    hardtanh,
-    leaky_relu,
-    prelu,
-    relu,
-    relu6,
-    rrelu,
-    rrelu_slopes,
-    softshrink,
-    threshold,
-)
+from .rectifiers import hardtanh, leaky_relu, prelu, relu, relu6, rrelu, rrelu_slopes, threshold
+from .shrinkage import hardshrink, softshrink, tanhshrink
 from .softmax import log_softmax, softmax
-from .squashing import hardsigmoid, logsigmoid, sigmoid, softsign, tanh, tanhshrink
+from .squashing import hardsigmoid, logsigmoid, sigmoid, softsign, tanh
 
 #: The order of the book: ReLU, the classic squashing functions, then the variants.
 BOOK_ORDER = (

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import FrameworkName, Properties, activation, finite, nonnegative
+from ._core import FrameworkName, Properties, activation, finite
 
 
 def _sp():
@@ -536,93 +536,3 @@ def _threshold_symbolic(threshold=0.0, value=0.0):
     sp = _sp()
     x = _x()
     return sp.Piecewise((x, x > sp.nsimplify(threshold)), (sp.nsimplify(value), True))
-
-
-@activation(
-    Properties(
-        range="{0} U (-inf, -lambd) U (lambd, inf)", monotonic=True, smoothness="-1", zero_centred=True,
-        bounded_below=False, bounded_above=False, self_gated=False, kinks=(-0.5, 0.5), paper=None,
-        family="shrinkage", pytorch=FrameworkName("torch.nn.Hardshrink", "lambd=0.5"),
-        keras=FrameworkName("keras.activations.hard_shrink", "threshold=0.5"), jax=FrameworkName(None),
-        tensorflow=FrameworkName(None),
-    ),
-    checks={"lambd": nonnegative},
-)
-def hardshrink(x, *, lambd=0.5):
-    r"""Hard shrinkage: zero out inputs of magnitude at most ``lambd``.
-
-    .. math:: \operatorname{hardshrink}(x) = \begin{cases} x & |x| > \lambda \\ 0 & |x| \le \lambda \end{cases}
-
-    Notes
-    -----
-    The derivative is 1 for :math:`|x| > \lambda` and 0 for :math:`|x| \le \lambda`, including
-    :math:`x = \pm\lambda`, as PyTorch. The function jumps at :math:`\pm\lambda`.
-
-    Examples
-    --------
-    >>> hardshrink(np.array([-1.0, -0.5, 0.2, 0.7]))
-    array([-1. ,  0. ,  0. ,  0.7])
-    """
-    # written as "not |x| <= lambd" so that NaN propagates, as in PyTorch
-    return np.where(np.abs(x) <= lambd, x.dtype.type(0), x)
-
-
-@hardshrink.defderivative
-def _hardshrink_derivative(x, *, lambd=0.5):
-    return (np.abs(x) > lambd).astype(x.dtype)
-
-
-@hardshrink.defsymbolic
-def _hardshrink_symbolic(lambd=0.5):
-    sp = _sp()
-    x = _x()
-    lam = sp.nsimplify(lambd)
-    return sp.Piecewise((x, x > lam), (x, x < -lam), (0, True))
-
-
-@activation(
-    Properties(
-        range="(-inf, inf)", monotonic=True, smoothness="0", zero_centred=True,
-        bounded_below=False, bounded_above=False, self_gated=False, kinks=(-0.5, 0.5), paper=None,
-        family="shrinkage", pytorch=FrameworkName("torch.nn.Softshrink", "lambd=0.5"),
-        keras=FrameworkName("keras.activations.soft_shrink", "threshold=0.5"), jax=FrameworkName(None),
-        tensorflow=FrameworkName(None),
-    ),
-    checks={"lambd": nonnegative},
-)
-def softshrink(x, *, lambd=0.5, out=None):
-    r"""Soft shrinkage (soft thresholding): move every input ``lambd`` towards zero, stopping at zero.
-
-    .. math:: \operatorname{softshrink}(x) = \begin{cases} x - \lambda & x > \lambda \\
-       x + \lambda & x < -\lambda \\ 0 & \text{otherwise} \end{cases}
-
-    Notes
-    -----
-    The derivative is 1 for :math:`|x| > \lambda` and 0 for :math:`|x| \le \lambda`, including at the
-    kinks :math:`\pm\lambda`, as PyTorch.
-
-    Examples
-    --------
-    >>> softshrink(np.array([-1.0, 0.2, 0.75]))
-    array([-0.5 ,  0.  ,  0.25])
-    """
-    lam = x.dtype.type(lambd)
-    # x minus x clipped to [-lambd, lambd]: x -+ lambd outside (one rounding, the same subtraction as
-    # x - copysign(lambd, x)) and x - x = +0 inside, which takes the sign of x, as PyTorch's zeros do; three
-    # branch-free passes instead of np.where's five
-    clipped = np.clip(x, -lam, lam, out=out)
-    np.subtract(x, clipped, out=clipped)
-    return np.copysign(clipped, x, out=clipped)
-
-
-@softshrink.defderivative
-def _softshrink_derivative(x, *, lambd=0.5):
-    return (np.abs(x) > lambd).astype(x.dtype)
-
-
-@softshrink.defsymbolic
-def _softshrink_symbolic(lambd=0.5):
-    sp = _sp()
-    x = _x()
-    lam = sp.nsimplify(lambd)
-    return sp.Piecewise((x - lam, x > lam), (x + lam, x < -lam), (0, True))
