@@ -13,7 +13,18 @@ import mpmath
 import numpy as np
 
 from . import _stable
-from ._core import FrameworkName, Properties, activation, nonnegative
+from ._core import (
+    PIECEWISE_LINEAR,
+    BookPlace,
+    FrameworkName,
+    InvalidCase,
+    KinkDerivative,
+    Properties,
+    PytorchRecord,
+    SpecialValues,
+    activation,
+    nonnegative,
+)
 
 
 def _sp():
@@ -32,6 +43,22 @@ def _x():
         bounded_above=False, self_gated=False, switch_points=(1.0,), paper=None, family="shrinkage",
         pytorch=FrameworkName("torch.nn.Tanhshrink"), keras=FrameworkName("keras.activations.tanh_shrink"),
         jax=FrameworkName(None), tensorflow=FrameworkName(None),
+    ),
+    book=BookPlace("variants", 170),
+    stable_form=(
+        r"odd Taylor series for $\vert x\vert < 1$; $(\vert x\vert - 1) + 2e/(1+e)$ with $e = e^{-2\vert "
+        r"x\vert}$ beyond"
+    ),
+    expected=SpecialValues(
+        at_infinities=(-np.inf, np.inf, np.nan),
+        derivative_at_infinities=(1.0, 1.0, np.nan),
+        at_signed_zeros=(0.0, 0.0),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.tanhshrink(t),
+        at_infinities=(-np.inf, np.inf, np.nan),
+        derivative_at_infinities=(1.0, 1.0, np.nan),
+        at_signed_zeros=(0.0, 0.0),
     ),
     compute_dtype=np.float64,
 )
@@ -140,6 +167,27 @@ def _tanhshrink_symbolic():
         keras=FrameworkName("keras.activations.hard_shrink", "threshold=0.5"), jax=FrameworkName(None),
         tensorflow=FrameworkName(None),
     ),
+    book=BookPlace("variants", 190),
+    stable_form=PIECEWISE_LINEAR,
+    invalid=(
+        InvalidCase({"lambd": -1.0}, r"lambd must be a finite real number >= 0"),
+    ),
+    expected=SpecialValues(
+        at_infinities=(-np.inf, np.inf, np.nan),
+        derivative_at_infinities=(1.0, 1.0, 0.0),
+        at_signed_zeros=(0.0, 0.0),
+        kink_derivatives=(KinkDerivative(-0.5, 0.0), KinkDerivative(0.5, 0.0),),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.hardshrink(t),
+        at_infinities=(-np.inf, np.inf, np.nan),
+        derivative_at_infinities=(1.0, 1.0, 1.0),
+        at_signed_zeros=(0.0, 0.0), kink_derivatives=(0.0, 0.0),
+        differences=(
+            "At NaN PyTorch's backward returns 1.0, the branch its comparison falls to; actlib's derivative "
+            "is 0.0, since its own comparison fails the other way."
+        ),
+    ),
     checks={"lambd": nonnegative},
 )
 def hardshrink(x, *, lambd=0.5):
@@ -181,6 +229,27 @@ def _hardshrink_symbolic(lambd=0.5):
         family="shrinkage", pytorch=FrameworkName("torch.nn.Softshrink", "lambd=0.5"),
         keras=FrameworkName("keras.activations.soft_shrink", "threshold=0.5"), jax=FrameworkName(None),
         tensorflow=FrameworkName(None),
+    ),
+    book=BookPlace("variants", 180),
+    stable_form=PIECEWISE_LINEAR,
+    invalid=(
+        InvalidCase({"lambd": -0.5}, r"lambd must be a finite real number >= 0"),
+    ),
+    expected=SpecialValues(
+        at_infinities=(-np.inf, np.inf, np.nan),
+        derivative_at_infinities=(1.0, 1.0, 0.0),
+        at_signed_zeros=(-0.0, 0.0),
+        kink_derivatives=(KinkDerivative(-0.5, 0.0), KinkDerivative(0.5, 0.0),),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.softshrink(t),
+        at_infinities=(-np.inf, np.inf, np.nan),
+        derivative_at_infinities=(1.0, 1.0, 1.0),
+        at_signed_zeros=(-0.0, 0.0), kink_derivatives=(0.0, 0.0),
+        differences=(
+            "At NaN PyTorch's backward returns 1.0, the branch its comparison falls to; actlib's derivative "
+            "is 0.0, since its own comparison fails the other way."
+        ),
     ),
     checks={"lambd": nonnegative},
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _stable
-from ._core import FrameworkName, Properties, activation
+from ._core import BookPlace, FrameworkName, KinkDerivative, Properties, PytorchRecord, SpecialValues, activation
 
 
 def _sp():
@@ -29,6 +29,22 @@ def _x():
         bounded_above=True, self_gated=False, paper=None, family="squashing",
         pytorch=FrameworkName("torch.nn.Sigmoid"), keras=FrameworkName("keras.activations.sigmoid"),
         jax=FrameworkName("jax.nn.sigmoid"), tensorflow=FrameworkName("tf.math.sigmoid"),
+    ),
+    book=BookPlace("classic", 10),
+    stable_form=(
+        r"$e = e^{-\vert x\vert} \le 1$, then $1/(1+e)$ or $e/(1+e)$ by the sign of $x$; derivative "
+        r"$e/(1+e)^2$, not $\sigma(1-\sigma)$"
+    ),
+    expected=SpecialValues(
+        at_infinities=(0.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(0.5, 0.5),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.sigmoid(t),
+        at_infinities=(0.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(0.5, 0.5),
     ),
     compute_dtype=np.float64,
 )
@@ -88,6 +104,19 @@ def _sigmoid_symbolic():
         pytorch=FrameworkName("torch.nn.LogSigmoid"), keras=FrameworkName("keras.activations.log_sigmoid"),
         jax=FrameworkName("jax.nn.log_sigmoid"), tensorflow=FrameworkName("tf.math.log_sigmoid"),
     ),
+    book=BookPlace("classic", 20),
+    stable_form=r"$\min(x, 0) - \operatorname{log1p}(e^{-\vert x\vert})$; derivative $\sigma(-x)$",
+    expected=SpecialValues(
+        at_infinities=(-np.inf, 0.0, np.nan),
+        derivative_at_infinities=(1.0, 0.0, np.nan),
+        at_signed_zeros=(-0.6931471805599453, -0.6931471805599453),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.logsigmoid(t),
+        at_infinities=(-np.inf, 0.0, np.nan),
+        derivative_at_infinities=(1.0, 0.0, np.nan),
+        at_signed_zeros=(-0.6931471805599453, -0.6931471805599453),
+    ),
     compute_dtype=np.float64,
 )
 def logsigmoid(x):
@@ -125,6 +154,22 @@ def _logsigmoid_symbolic():
         bounded_above=True, self_gated=False, switch_points=(0.625,), paper=None, family="squashing",
         pytorch=FrameworkName("torch.nn.Tanh"), keras=FrameworkName("keras.activations.tanh"),
         jax=FrameworkName("jax.numpy.tanh"), tensorflow=FrameworkName("tf.math.tanh"),
+    ),
+    book=BookPlace("classic", 30),
+    stable_form=(
+        r"`np.tanh`; derivative $1-\tanh^2$ for $\vert x\vert < 0.625$, $4e/(1+e)^2$ with $e = e^{-2\vert "
+        r"x\vert}$ beyond"
+    ),
+    expected=SpecialValues(
+        at_infinities=(-1.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.tanh(t),
+        at_infinities=(-1.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
     ),
     compute_dtype=np.float64,
 )
@@ -167,6 +212,26 @@ def _tanh_symbolic():
         bounded_above=True, self_gated=False, paper=None, family="squashing",
         pytorch=FrameworkName("torch.nn.Softsign"), keras=FrameworkName("keras.activations.softsign"),
         jax=FrameworkName("jax.nn.soft_sign"), tensorflow=FrameworkName("tf.nn.softsign"),
+    ),
+    book=BookPlace("variants", 160),
+    stable_form=(
+        r"$x/(1+\vert x\vert)$ with $\pm\infty$ clipped to the largest float, so the limit is $\pm 1$, "
+        r"not NaN"
+    ),
+    expected=SpecialValues(
+        at_infinities=(-1.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.softsign(t),
+        at_infinities=(np.nan, np.nan, np.nan),
+        derivative_at_infinities=(np.nan, np.nan, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+        differences=(
+            "At -inf and +inf PyTorch computes inf/inf and returns NaN, for the value and the derivative; "
+            "actlib returns the limits, -1 and 1, and 0 for the derivative."
+        ),
     ),
     compute_dtype=np.float64,
 )
@@ -213,6 +278,20 @@ def _softsign_symbolic():
         bounded_above=True, self_gated=False, kinks=(-3.0, 3.0), paper="howard2019", family="squashing",
         pytorch=FrameworkName("torch.nn.Hardsigmoid"), keras=FrameworkName("keras.activations.hard_sigmoid"),
         jax=FrameworkName("jax.nn.hard_sigmoid"), tensorflow=FrameworkName(None),
+    ),
+    book=BookPlace("variants", 130),
+    stable_form=r"`relu6(x + 3) / 6`, two roundings (at most 1.2 ULP)",
+    expected=SpecialValues(
+        at_infinities=(0.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, 0.0),
+        at_signed_zeros=(0.5, 0.5),
+        kink_derivatives=(KinkDerivative(-3.0, 0.0), KinkDerivative(3.0, 0.0),),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.hardsigmoid(t),
+        at_infinities=(0.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, 0.0),
+        at_signed_zeros=(0.5, 0.5), kink_derivatives=(0.0, 0.0),
     ),
 )
 def hardsigmoid(x, *, out=None):
