@@ -166,7 +166,7 @@ def _silu_second_derivative_of(z):
         r"polynomial at the zero of the derivative"
     ),
     expected=SpecialValues(
-        at_infinities=(0.0, np.inf, np.nan),
+        at_infinities=(-0.0, np.inf, np.nan),
         derivative_at_infinities=(-0.0, 1.0, np.nan),
         at_signed_zeros=(-0.0, 0.0),
     ),
@@ -237,7 +237,7 @@ def _silu_symbolic():
         InvalidCase({"beta": np.inf}, r"beta must be a finite real number"),
     ),
     expected=SpecialValues(
-        at_infinities=(0.0, np.inf, np.nan),
+        at_infinities=(-0.0, np.inf, np.nan),
         derivative_at_infinities=(-0.0, 1.0, np.nan),
         at_signed_zeros=(-0.0, 0.0),
     ),
@@ -386,7 +386,7 @@ def _gelu_tanh_derivative(x):
         InvalidCase({"approximate": "erf"}, r"approximate must be 'none' or 'tanh'"),
     ),
     expected=SpecialValues(
-        at_infinities=(0.0, np.inf, np.nan),
+        at_infinities=(-0.0, np.inf, np.nan),
         derivative_at_infinities=(0.0, 1.0, np.nan),
         at_signed_zeros=(-0.0, 0.0),
     ),
@@ -515,7 +515,7 @@ def _mish_parts(x):
         r"Taylor polynomial at the zero of the derivative"
     ),
     expected=SpecialValues(
-        at_infinities=(0.0, np.inf, np.nan),
+        at_infinities=(-0.0, np.inf, np.nan),
         derivative_at_infinities=(-0.0, 1.0, np.nan),
         at_signed_zeros=(-0.0, 0.0),
     ),
@@ -635,7 +635,7 @@ def _mish_symbolic():
     book=BookPlace("variants", 140),
     stable_form=r"$x$ clipped to $[-3, 3]$ before $x(x+3)/6$, so the product cannot overflow",
     expected=SpecialValues(
-        at_infinities=(0.0, np.inf, np.nan),
+        at_infinities=(-0.0, np.inf, np.nan),
         derivative_at_infinities=(0.0, 1.0, np.nan),
         at_signed_zeros=(-0.0, 0.0),
         kink_derivatives=(KinkDerivative(-3.0, 0.0), KinkDerivative(3.0, 1.0),),

@@ -614,6 +614,7 @@ def _hardtanh_symbolic(min_val=-1.0, max_val=1.0):
     stable_form=PIECEWISE_LINEAR,
     invalid=(
         InvalidCase({"threshold": np.nan, "value": 0.0}, r"threshold must be a finite real number"),
+        InvalidCase({"value": -np.inf}, r"value must be a finite real number"),
     ),
     expected=SpecialValues(
         at_infinities=(0.0, np.inf, np.nan),
