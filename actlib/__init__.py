@@ -30,6 +30,12 @@ from ._core import (
     Properties,
     PytorchRecord,
     SpecialValues,
+    activation,
+    finite,
+    nonnegative,
+    one_of,
+    positive,
+    unregister,
 )
 from .exponential import SELU_ALPHA, SELU_SCALE
 from .rectifiers import rrelu_slopes
@@ -60,5 +66,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ACTIVATIONS", "CHAPTERS", "FAMILY_MODULES", "PIECEWISE_LINEAR", "SELU_ALPHA", "SELU_SCALE", "SUPPORT_MODULES",
     "ActivationInfo", "BookPlace", "Capabilities", "FrameworkName", "InvalidCase", "KinkDerivative", "Properties",
-    "PytorchRecord", "SpecialValues", "rrelu_slopes", *sorted(ACTIVATIONS),
+    "PytorchRecord", "SpecialValues", "activation", "finite", "nonnegative", "one_of", "positive", "rrelu_slopes",
+    "unregister", *sorted(ACTIVATIONS),
 ]
