@@ -86,6 +86,11 @@ def elu(x, *, alpha=1.0):
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        ``x`` for :math:`x > 0`, :math:`\alpha(e^x - 1)` otherwise. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is 1 for :math:`x > 0` and :math:`\alpha e^x` for :math:`x \le 0`, so
@@ -171,6 +176,18 @@ def selu(x):
 
     with :math:`\alpha \approx 1.6732632423543772848` and :math:`\lambda \approx 1.0507009873554804934`
     (``SELU_ALPHA``, ``SELU_SCALE``).
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The scaled ELU values, :math:`\lambda x` or :math:`\lambda\alpha(e^x - 1)`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -262,6 +279,11 @@ def celu(x, *, alpha=1.0):
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        ``x`` for :math:`x > 0`, :math:`\alpha(e^{x/\alpha} - 1)` otherwise. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is 1 for :math:`x > 0` and :math:`e^{x/\alpha}` for :math:`x \le 0`: it is 1 from both
@@ -350,6 +372,11 @@ def softplus(x, *, beta=1.0, threshold=None):
         float64, which is why it is not the default here.
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        The positive values :math:`\log(1 + e^{\beta x})/\beta`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

@@ -188,6 +188,18 @@ def silu(x):
 
     .. math:: \operatorname{silu}(x) = x\,\sigma(x) = \frac{x}{1 + e^{-x}}
 
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x\sigma(x)`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative :math:`\sigma(x)\,(1 + x\,\sigma(-x))` vanishes at :math:`x \approx -1.2785`, the
@@ -258,6 +270,11 @@ def swish(x, *, beta=1.0):
         approaches ReLU. PyTorch has no separate swish (``nn.SiLU`` is :math:`\beta = 1`).
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x\sigma(\beta x)`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -423,6 +440,11 @@ def gelu(x, *, approximate="none"):
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        The values :math:`x\Phi(x)` (or the tanh approximation). Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is :math:`\Phi(x) + x\,\varphi(x)` (exact form). With :math:`u = |x|` and Mills'
@@ -536,6 +558,18 @@ def mish(x):
     r"""Mish: the input gated by ``tanh(softplus(x))``.
 
     .. math:: \operatorname{mish}(x) = x \tanh\left(\log(1 + e^x)\right)
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x\tanh(\operatorname{softplus}(x))`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -657,6 +691,18 @@ def hardswish(x, *, out=None):
 
     .. math:: \operatorname{hardswish}(x) = x\,\frac{\operatorname{relu6}(x + 3)}{6}
        = \begin{cases} 0 & x \le -3 \\ x(x+3)/6 & -3 < x < 3 \\ x & x \ge 3 \end{cases}
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x\,\operatorname{relu6}(x + 3)/6`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

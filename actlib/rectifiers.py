@@ -397,6 +397,11 @@ def rrelu(x, *, lower=1 / 8, upper=1 / 3, training=False, rng=None, slopes=None,
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        ``x`` where ``x >= 0``, else ``x`` times the slope (drawn in training, the mean slope otherwise). Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is 1 for :math:`x > 0` and the slope for :math:`x \le 0` (at 0 the slope, as
@@ -504,6 +509,18 @@ def relu6(x, *, out=None):
 
     .. math:: \operatorname{relu6}(x) = \min(\max(0, x), 6)
 
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values clipped to :math:`[0, 6]`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is 1 on :math:`(0, 6)` and 0 elsewhere, including both kinks:
@@ -577,6 +594,11 @@ def hardtanh(x, *, min_val=-1.0, max_val=1.0, out=None):
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        The values clipped to ``[min_val, max_val]``. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is 1 strictly inside the bounds and 0 elsewhere: ``hardtanh.derivative(+-1) = 0``,
@@ -649,6 +671,11 @@ def threshold(x, threshold=0.0, value=0.0, *, out=None):
         ``value != threshold`` the function jumps at the threshold and is no longer continuous.
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        ``x`` above ``threshold``, ``value`` elsewhere. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

@@ -67,6 +67,18 @@ def tanhshrink(x):
 
     .. math:: \operatorname{tanhshrink}(x) = x - \tanh x
 
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x - \tanh x`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is :math:`\tanh^2 x`. Near 0 the difference cancels: :math:`x - \tanh x \approx x^3/3`,
@@ -195,6 +207,20 @@ def hardshrink(x, *, lambd=0.5):
 
     .. math:: \operatorname{hardshrink}(x) = \begin{cases} x & |x| > \lambda \\ 0 & |x| \le \lambda \end{cases}
 
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    lambd : float, default 0.5
+        Half-width of the band set to zero, ``lambd >= 0`` (PyTorch's default).
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        ``x`` outside the band :math:`|x| \le \lambda`, zero inside. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is 1 for :math:`|x| > \lambda` and 0 for :math:`|x| \le \lambda`, including
@@ -258,6 +284,20 @@ def softshrink(x, *, lambd=0.5, out=None):
 
     .. math:: \operatorname{softshrink}(x) = \begin{cases} x - \lambda & x > \lambda \\
        x + \lambda & x < -\lambda \\ 0 & \text{otherwise} \end{cases}
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    lambd : float, default 0.5
+        How far every input moves towards zero, ``lambd >= 0`` (PyTorch's default).
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        ``x`` moved ``lambd`` towards zero, and zero (with the sign of ``x``) within the band. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

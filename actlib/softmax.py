@@ -168,6 +168,11 @@ def softmax(x, *, axis=-1):
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        Probabilities along ``axis``: non-negative, summing to 1 in each slice. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The vector-Jacobian product is ``softmax.vjp(x, g) = y * (g - sum(g * y))`` with ``y = softmax(x)``;
@@ -228,6 +233,20 @@ def log_softmax(x, *, axis=-1):
     r"""Logarithm of the softmax along ``axis``.
 
     .. math:: \operatorname{log\_softmax}(x)_i = x_i - m - \log\sum_j e^{x_j - m}
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    axis : int, default -1
+        The axis along which the exponentials are normalised.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The logarithms of :func:`softmax`'s probabilities along ``axis`` (all :math:`\le 0`). Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

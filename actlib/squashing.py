@@ -60,6 +60,11 @@ def sigmoid(x):
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        The values in :math:`[0, 1]` (0 and 1 only where they are the correctly rounded value). Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     :math:`\sigma'(x) = \sigma(x)\,\sigma(-x) \le 1/4`. The textbook ``1/(1+np.exp(-x))`` overflows
@@ -124,6 +129,18 @@ def logsigmoid(x):
 
     .. math:: \log\sigma(x) = -\log(1 + e^{-x}) = -\operatorname{softplus}(-x)
 
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`\log\sigma(x) \le 0`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is :math:`\sigma(-x)`. Computed as :math:`\min(x, 0) - \log(1 + e^{-|x|})`
@@ -177,6 +194,18 @@ def tanh(x):
     r"""Hyperbolic tangent.
 
     .. math:: \tanh(x) = \frac{e^x - e^{-x}}{e^x + e^{-x}} = 2\sigma(2x) - 1
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values in :math:`[-1, 1]`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -240,6 +269,18 @@ def softsign(x):
 
     .. math:: \operatorname{softsign}(x) = \frac{x}{1 + |x|}
 
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x/(1 + |x|)` in :math:`[-1, 1]`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+
     Notes
     -----
     The derivative is :math:`1/(1+|x|)^2`; it decays polynomially, not exponentially like tanh's. The
@@ -299,6 +340,18 @@ def hardsigmoid(x, *, out=None):
 
     .. math:: \operatorname{hardsigmoid}(x) = \min\left(\max\left(\frac{x}{6} + \frac12, 0\right), 1\right)
        = \frac{\operatorname{relu6}(x + 3)}{6}
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`\operatorname{relu6}(x + 3)/6` in :math:`[0, 1]`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
