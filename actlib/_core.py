@@ -190,25 +190,82 @@ def _is_real_number(value: Any) -> bool:
 
 
 def finite(name: str, param: str, value: Any) -> None:
-    """Require a finite real number."""
+    """Require a finite real number (not a bool, not NaN or inf).
+
+    Parameters
+    ----------
+    name : str
+        The activation, named in the error message.
+    param : str
+        The parameter, named in the error message.
+    value : object
+        The value given.
+
+    Returns
+    -------
+    None
+        Nothing: the check raises ``ValueError`` naming ``name`` and ``param`` if ``value`` fails it.
+    """
     if not _is_real_number(value) or not math.isfinite(value):
         raise ValueError(f"{name}: {param} must be a finite real number, got {value!r}")
 
 
 def positive(name: str, param: str, value: Any) -> None:
-    """Require a finite real number greater than zero."""
+    """Require a finite real number greater than zero.
+
+    Parameters
+    ----------
+    name : str
+        The activation, named in the error message.
+    param : str
+        The parameter, named in the error message.
+    value : object
+        The value given.
+
+    Returns
+    -------
+    None
+        Nothing: the check raises ``ValueError`` naming ``name`` and ``param`` if ``value`` fails it.
+    """
     if not _is_real_number(value) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name}: {param} must be a finite real number > 0, got {value!r}")
 
 
 def nonnegative(name: str, param: str, value: Any) -> None:
-    """Require a finite real number at least zero."""
+    """Require a finite real number at least zero.
+
+    Parameters
+    ----------
+    name : str
+        The activation, named in the error message.
+    param : str
+        The parameter, named in the error message.
+    value : object
+        The value given.
+
+    Returns
+    -------
+    None
+        Nothing: the check raises ``ValueError`` naming ``name`` and ``param`` if ``value`` fails it.
+    """
     if not _is_real_number(value) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name}: {param} must be a finite real number >= 0, got {value!r}")
 
 
 def one_of(*choices: Any) -> Callable[[str, str, Any], None]:
-    """Require one of a fixed set of values."""
+    """Require one of a fixed set of strings.
+
+    Parameters
+    ----------
+    *choices : str
+        The values allowed.
+
+    Returns
+    -------
+    callable
+        A check ``check(name, param, value)`` for :func:`activation`'s ``checks``, which raises
+        ``ValueError`` naming the function, the parameter and the allowed values.
+    """
 
     def check(name: str, param: str, value: Any) -> None:
         if not isinstance(value, str) or value not in choices:
@@ -299,17 +356,41 @@ def activation(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it: its whole entry.
 
-    ``properties`` is what the book tabulates; ``book`` where the book presents it (and so its place in
-    :data:`ACTIVATIONS`); ``stable_form`` one sentence (MyST) on how it avoids overflow and cancellation,
-    printed by the numerics chapter; ``expected`` actlib's own values at infinities, NaN, signed zeros and
-    kinks; ``invalid`` parameter values it must refuse, with the message; ``pytorch_recorded`` what the
-    PyTorch counterpart returned, kept apart from ``expected`` (None where PyTorch has no such function);
-    ``capabilities`` what a training loop must know beyond value and derivative.
+    Parameters
+    ----------
+    properties : Properties
+        What the book tabulates about the function.
+    book : BookPlace
+        Where the book presents it, and so its place in :data:`ACTIVATIONS`.
+    stable_form : str
+        One sentence (MyST) on how it avoids overflow and cancellation, printed by the numerics chapter.
+    expected : SpecialValues
+        actlib's own values at infinities, NaN, signed zeros and kinks, which the tests assert.
+    invalid : tuple of InvalidCase, optional
+        Parameter values the function must refuse, with the message; every parameter whose default is a
+        number or a string needs one.
+    pytorch_recorded : PytorchRecord, optional
+        What the PyTorch counterpart returned, kept apart from ``expected``; None where PyTorch has no
+        such function.
+    capabilities : Capabilities, optional
+        What a training loop must know beyond value and derivative.
+    checks : mapping, optional
+        Parameter name to a check such as :func:`finite`, run on every call.
+    validate : callable, optional
+        Sees all bound parameters at once, for constraints between them.
+    compute_dtype : dtype, optional
+        The dtype the kernel receives (``np.float64`` for the transcendental functions): float16 and
+        float32 inputs are computed in float64 and rounded once at the end, which keeps them within half
+        an ULP of the exact value.
+    register : bool, default True
+        Add the function to :data:`ACTIVATIONS` (False for a private helper).
 
-    ``checks`` maps a parameter name to a check such as :func:`finite`; ``validate`` sees all bound
-    parameters at once, for constraints between them. ``compute_dtype`` (``np.float64`` for the
-    transcendental functions) is the dtype the kernel receives: float16 and float32 inputs are computed in
-    float64 and rounded once at the end, which keeps them within half an ULP of the exact value.
+    Returns
+    -------
+    callable
+        The decorator: applied to the kernel, it returns the public function, which carries
+        ``f.info`` (an :class:`ActivationInfo`), ``f.defderivative``, ``f.defsymbolic`` and
+        ``f.defnarrow``.
 
     How a call is carried out fast (chunks, slices, narrow kernels for float16 and float32) is not part of
     the definition: see :mod:`actlib.evaluation`. A kernel with a keyword ``out`` may write its result
@@ -413,5 +494,16 @@ def activation(
 
 
 def unregister(name: str) -> None:
-    """Remove ``name`` from :data:`ACTIVATIONS` (for an example activation that a test registered)."""
+    """Remove an activation from :data:`ACTIVATIONS` (an example activation that a test registered).
+
+    Parameters
+    ----------
+    name : str
+        The registered name.
+
+    Returns
+    -------
+    None
+        Nothing; ``KeyError`` if ``name`` is not registered.
+    """
     del ACTIVATIONS[name]

@@ -45,7 +45,20 @@ DEFAULT = Policy()
 
 
 def evaluate_with(function: Callable[..., Any], **options: Any) -> Callable[..., Any]:
-    """Set the evaluation :class:`Policy` of a registered ``function`` (keywords as its fields); returns it."""
+    """Set the evaluation :class:`Policy` of an activation.
+
+    Parameters
+    ----------
+    function : callable
+        An activation made by :func:`actlib.activation`.
+    **options
+        The fields of :class:`Policy`.
+
+    Returns
+    -------
+    callable
+        ``function`` itself.
+    """
     function.evaluation = Policy(**options)  # type: ignore[attr-defined]
     return function
 
@@ -152,7 +165,24 @@ def _in_slices(kernel: Callable[..., Any], array: np.ndarray, params: dict[str, 
 
 
 def finish(result: Any, dtype: np.dtype, out: np.ndarray | None, was_0d: bool) -> Any:
-    """Cast the kernel's result to ``dtype`` and store it in ``out`` (or return it)."""
+    """Cast the kernel's result to ``dtype`` and store it in ``out`` (or return it).
+
+    Parameters
+    ----------
+    result : ndarray
+        What the kernel returned (at least 1-D).
+    dtype : dtype
+        The input's dtype.
+    out : ndarray or None
+        Where to write the result.
+    was_0d : bool
+        Whether the input was 0-d (the result is then a NumPy scalar).
+
+    Returns
+    -------
+    ndarray or scalar
+        ``out``, or the result in ``dtype``.
+    """
     if was_0d:
         result = np.reshape(result, ())
     if out is not None:
@@ -184,8 +214,30 @@ def _chunkable(policy: Policy, elementwise: bool, params: dict[str, Any]) -> boo
 
 def evaluate(function: Callable[..., Any], kernel: Callable[..., Any], takes_out: bool, array: np.ndarray,
              params: dict[str, Any], out: np.ndarray | None, value: bool = True) -> Any:
-    """``kernel(array, **params)`` for ``function`` (its value if ``value``, else its derivative), evaluated as
-    its policy says, cast to the input's dtype and stored in ``out`` if given."""
+    """``kernel(array, **params)`` for ``function``, evaluated as its policy says.
+
+    Parameters
+    ----------
+    function : callable
+        The activation whose policy, compute dtype and narrow kernel apply.
+    kernel : callable
+        Its value or derivative kernel.
+    takes_out : bool
+        Whether ``kernel`` accepts ``out=``.
+    array : ndarray
+        The validated input.
+    params : dict
+        The bound parameters.
+    out : ndarray or None
+        Where to write the result.
+    value : bool, default True
+        Whether ``kernel`` computes the value (a narrow kernel and ``single_pass`` apply to values only).
+
+    Returns
+    -------
+    ndarray or scalar
+        The result in the input's dtype (``out`` if given; a NumPy scalar for 0-d input).
+    """
     policy = getattr(function, "evaluation", DEFAULT)
     compute = function.info.compute_dtype
     elementwise = function.info.properties.elementwise

@@ -89,7 +89,8 @@ def elu(x, *, alpha=1.0):
     Returns
     -------
     ndarray
-        ``x`` for :math:`x > 0`, :math:`\alpha(e^x - 1)` otherwise. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        ``x`` for :math:`x > 0`, :math:`\alpha(e^x - 1)` otherwise.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -187,7 +188,8 @@ def selu(x):
     Returns
     -------
     ndarray
-        The scaled ELU values, :math:`\lambda x` or :math:`\lambda\alpha(e^x - 1)`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The scaled ELU values, :math:`\lambda x` or :math:`\lambda\alpha(e^x - 1)`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -282,7 +284,8 @@ def celu(x, *, alpha=1.0):
     Returns
     -------
     ndarray
-        ``x`` for :math:`x > 0`, :math:`\alpha(e^{x/\alpha} - 1)` otherwise. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        ``x`` for :math:`x > 0`, :math:`\alpha(e^{x/\alpha} - 1)` otherwise.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -376,7 +379,8 @@ def softplus(x, *, beta=1.0, threshold=None):
     Returns
     -------
     ndarray
-        The positive values :math:`\log(1 + e^{\beta x})/\beta`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The positive values :math:`\log(1 + e^{\beta x})/\beta`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

@@ -443,7 +443,8 @@ def gelu(x, *, approximate="none"):
     Returns
     -------
     ndarray
-        The values :math:`x\Phi(x)` (or the tanh approximation). Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The values :math:`x\Phi(x)` (or the tanh approximation).
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -569,7 +570,8 @@ def mish(x):
     Returns
     -------
     ndarray
-        The values :math:`x\tanh(\operatorname{softplus}(x))`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The values :math:`x\tanh(\operatorname{softplus}(x))`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -702,7 +704,8 @@ def hardswish(x, *, out=None):
     Returns
     -------
     ndarray
-        The values :math:`x\,\operatorname{relu6}(x + 3)/6`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The values :math:`x\,\operatorname{relu6}(x + 3)/6`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

@@ -62,6 +62,11 @@ def init_std(fan_in: int, fan_out: int, scheme: str = "he") -> float:
         ``"he"``: :math:`\sqrt{2/\text{fan\_in}}`; ``"lecun"``: :math:`\sqrt{1/\text{fan\_in}}`;
         ``"xavier"``: :math:`\sqrt{2/(\text{fan\_in}+\text{fan\_out})}`.
 
+    Returns
+    -------
+    float
+        The standard deviation for this layer and scheme.
+
     Examples
     --------
     >>> init_std(50, 10, "he"), init_std(50, 10, "lecun"), round(init_std(50, 10, "xavier"), 4)
@@ -77,9 +82,23 @@ def init_std(fan_in: int, fan_out: int, scheme: str = "he") -> float:
 
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean softmax cross-entropy of integer ``labels`` and its gradient with respect to ``logits``.
+    r"""Mean softmax cross-entropy of integer ``labels`` and its gradient with respect to ``logits``.
 
     Computed through :func:`actlib.log_softmax`, so large logits do not overflow.
+
+    Parameters
+    ----------
+    logits : ndarray
+        Scores of shape ``(n, classes)``.
+    labels : ndarray
+        Integer classes of shape ``(n,)``.
+
+    Returns
+    -------
+    loss : float
+        The mean of :math:`-\log \operatorname{softmax}(\text{logits})_{\text{label}}` over the rows.
+    grad : ndarray
+        Its gradient with respect to ``logits``: ``(softmax(logits) - one_hot(labels)) / n``.
 
     Examples
     --------
@@ -98,7 +117,17 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.nda
 
 
 def global_norm(arrays: Sequence[np.ndarray]) -> float:
-    """Euclidean norm of all entries of ``arrays`` taken together.
+    r"""Euclidean norm of all entries of ``arrays`` taken together.
+
+    Parameters
+    ----------
+    arrays : sequence of ndarray
+        The arrays (gradients, typically), of any shapes.
+
+    Returns
+    -------
+    float
+        :math:`\sqrt{\sum_i \sum_j a_{ij}^2}` over every array :math:`a_i`.
 
     >>> global_norm([np.array([3.0]), np.array([[4.0]])])
     5.0
@@ -109,8 +138,19 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
 def clip_by_global_norm(grads: Sequence[np.ndarray], max_norm: float) -> float:
     """Scale ``grads`` in place so that their :func:`global_norm` is at most ``max_norm``.
 
-    Returns the norm before clipping (what ``torch.nn.utils.clip_grad_norm_`` returns). Gradients
-    whose norm is not finite are left as they are: no rescaling rescues inf or NaN.
+    Gradients whose norm is not finite are left as they are: no rescaling rescues inf or NaN.
+
+    Parameters
+    ----------
+    grads : sequence of ndarray
+        The gradients, modified in place.
+    max_norm : float
+        The largest global norm allowed after clipping.
+
+    Returns
+    -------
+    float
+        The global norm before clipping (what ``torch.nn.utils.clip_grad_norm_`` returns).
 
     >>> g = [np.array([3.0]), np.array([4.0])]
     >>> clip_by_global_norm(g, 1.0), [a.tolist() for a in g]
@@ -470,6 +510,8 @@ def train(
         holds that step's activations and gradients.
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, model)`` after every epoch (``epoch`` counts from 1).
+    rng : numpy.random.Generator, optional
+        Shuffles the rows each epoch when ``batch_size`` is given; ``np.random.default_rng(0)`` if omitted.
 
     Returns
     -------

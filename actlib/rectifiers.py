@@ -400,7 +400,8 @@ def rrelu(x, *, lower=1 / 8, upper=1 / 3, training=False, rng=None, slopes=None,
     Returns
     -------
     ndarray
-        ``x`` where ``x >= 0``, else ``x`` times the slope (drawn in training, the mean slope otherwise). Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        ``x`` where ``x >= 0``, else ``x`` times the slope (drawn in training, the mean slope otherwise).
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -449,6 +450,22 @@ def _rrelu_symbolic(lower=1 / 8, upper=1 / 3):
 
 def rrelu_slopes(shape, *, lower=1 / 8, upper=1 / 3, rng=None, dtype=np.float64):
     """Draw the per-element slopes rrelu uses in training, to pass as ``slopes=`` to forward and derivative.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the input the slopes are for.
+    lower, upper : float, default 1/8 and 1/3
+        Bounds of the uniform distribution, ``0 <= lower <= upper``.
+    rng : numpy.random.Generator, optional
+        Source of the draw; a fresh unseeded generator if omitted.
+    dtype : dtype, default float64
+        dtype of the slopes (that of the input).
+
+    Returns
+    -------
+    ndarray
+        Slopes of the given shape, uniform in ``[lower, upper]``.
 
     >>> s = rrelu_slopes((1000,), rng=np.random.default_rng(0))
     >>> bool(s.min() >= 1/8 and s.max() <= 1/3)
@@ -597,7 +614,8 @@ def hardtanh(x, *, min_val=-1.0, max_val=1.0, out=None):
     Returns
     -------
     ndarray
-        The values clipped to ``[min_val, max_val]``. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The values clipped to ``[min_val, max_val]``.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -675,7 +693,8 @@ def threshold(x, threshold=0.0, value=0.0, *, out=None):
     Returns
     -------
     ndarray
-        ``x`` above ``threshold``, ``value`` elsewhere. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        ``x`` above ``threshold``, ``value`` elsewhere.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

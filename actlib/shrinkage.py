@@ -219,7 +219,8 @@ def hardshrink(x, *, lambd=0.5):
     Returns
     -------
     ndarray
-        ``x`` outside the band :math:`|x| \le \lambda`, zero inside. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        ``x`` outside the band :math:`|x| \le \lambda`, zero inside.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -297,7 +298,8 @@ def softshrink(x, *, lambd=0.5, out=None):
     Returns
     -------
     ndarray
-        ``x`` moved ``lambd`` towards zero, and zero (with the sign of ``x``) within the band. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        ``x`` moved ``lambd`` towards zero, and zero (with the sign of ``x``) within the band.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

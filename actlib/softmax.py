@@ -171,7 +171,8 @@ def softmax(x, *, axis=-1):
     Returns
     -------
     ndarray
-        Probabilities along ``axis``: non-negative, summing to 1 in each slice. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        Probabilities along ``axis``: non-negative, summing to 1 in each slice.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -246,7 +247,8 @@ def log_softmax(x, *, axis=-1):
     Returns
     -------
     ndarray
-        The logarithms of :func:`softmax`'s probabilities along ``axis`` (all :math:`\le 0`). Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The logarithms of :func:`softmax`'s probabilities along ``axis`` (all :math:`\le 0`).
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

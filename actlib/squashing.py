@@ -63,7 +63,8 @@ def sigmoid(x):
     Returns
     -------
     ndarray
-        The values in :math:`[0, 1]` (0 and 1 only where they are the correctly rounded value). Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The values in :math:`[0, 1]` (0 and 1 only where they are the correctly rounded value).
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -279,7 +280,8 @@ def softsign(x):
     Returns
     -------
     ndarray
-        The values :math:`x/(1 + |x|)` in :math:`[-1, 1]`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The values :math:`x/(1 + |x|)` in :math:`[-1, 1]`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -351,7 +353,8 @@ def hardsigmoid(x, *, out=None):
     Returns
     -------
     ndarray
-        The values :math:`\operatorname{relu6}(x + 3)/6` in :math:`[0, 1]`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
+        The values :math:`\operatorname{relu6}(x + 3)/6` in :math:`[0, 1]`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
