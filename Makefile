@@ -65,7 +65,7 @@ test-fast: $(STAMP)
 
 ## make mutants: a seeded sample of mutants of the activation modules (cosmic-ray), each run against the fast
 ## tests; prints every outcome, the kill score and the survivors' diffs (MUTANTS=n, MUTANT_SEED=s to change)
-MUTANTS ?= 40
+MUTANTS ?= 30
 MUTANT_SEED ?= 2013
 mutants: $(STAMP)
 	$(BIN)/python scripts/mutants.py --sample $(MUTANTS) --seed $(MUTANT_SEED)

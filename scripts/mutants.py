@@ -118,6 +118,24 @@ def _all_mutants(copy: Path, modules: list[str], operators: list[str]):
     return keep
 
 
+def _compiles(mutation) -> bool:
+    """Whether the mutant is valid Python: cosmic-ray also turns the bare ``*`` of a keyword-only signature
+    into ``+``, a syntax error that any test run would report as a kill."""
+    from cosmic_ray import plugins
+    from cosmic_ray.mutating import mutate_code
+
+    operator = plugins.get_operator(mutation.operator_name)(**(mutation.operator_args or {}))
+    source = Path(mutation.module_path).read_text()
+    mutated = mutate_code(source, operator, mutation.occurrence)
+    if mutated is None:
+        return False
+    try:
+        compile(mutated, str(mutation.module_path), "exec")
+    except SyntaxError:
+        return False
+    return True
+
+
 def _names_in(module: str) -> list[str]:
     import actlib
 
@@ -135,7 +153,7 @@ def _test_command(copy: Path, module: str, stage: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", type=int, default=40, help="number of mutants to run (default 40)")
+    parser.add_argument("--sample", type=int, default=30, help="number of mutants to run (default 30)")
     parser.add_argument("--seed", type=int, default=2013, help="seed of the sample (default 2013)")
     parser.add_argument("--timeout", type=float, default=240.0,
                         help="seconds per test run after which the mutant counts as killed (a hang is a failure)")
@@ -156,9 +174,17 @@ def main() -> int:
         os.environ["PYTHONPATH"] = str(copy)
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         mutants = _all_mutants(copy, list(actlib.FAMILY_MODULES), operators)
-        sample = random.Random(args.seed).sample(mutants, min(args.sample, len(mutants)))
+        order = random.Random(args.seed).sample(mutants, len(mutants))
+        sample, invalid = [], 0
+        for mutation in order:
+            if len(sample) == args.sample:
+                break
+            if _compiles(mutation):
+                sample.append(mutation)
+            else:
+                invalid += 1
         print(f"{len(mutants)} mutants of {', '.join(actlib.FAMILY_MODULES)}; running a sample of {len(sample)} "
-              f"(seed {args.seed})", flush=True)
+              f"(seed {args.seed}; {invalid} drawn mutants that are not valid Python skipped)", flush=True)
         killed, survivors = 0, []
         for number, mutation in enumerate(sample, 1):
             module = Path(mutation.module_path).stem
