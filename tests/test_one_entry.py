@@ -132,3 +132,13 @@ def test_the_contract_special_value_kink_and_accuracy_tests_pick_up_the_example(
     ran = _pytest("-m", "not browser", "-k", NAME, *files)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     assert re.search(r"\d+ passed", ran.stdout), ran.stdout[-500:]
+
+
+@pytest.mark.slow
+def test_the_example_has_a_row_in_the_properties_table(example):
+    """The properties chapter measures every property of the example and finds its declared ones true."""
+    namespace, _, displayed = run_cells_until("properties", "header = [")
+    table = displayed[-1].data
+    row = next(line for line in table.splitlines() if line.startswith("| `squareplus` |"))
+    assert "(!)" not in row, row  # no declared property contradicted by the chapter's measurement
+    assert NAME in namespace["ELEMENTWISE"]
