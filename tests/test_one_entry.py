@@ -142,3 +142,17 @@ def test_the_example_has_a_row_in_the_properties_table(example):
     row = next(line for line in table.splitlines() if line.startswith("| `squareplus` |"))
     assert "(!)" not in row, row  # no declared property contradicted by the chapter's measurement
     assert NAME in namespace["ELEMENTWISE"]
+
+
+def test_every_family_module_registers_activations_and_no_support_module_does():
+    modules = {f.info.module for f in actlib.ACTIVATIONS.values()}
+    assert {f"actlib.{name}" for name in actlib.FAMILY_MODULES} == modules
+    assert not set(actlib.FAMILY_MODULES) & set(actlib.SUPPORT_MODULES)
+
+
+def test_book_places_are_unique_and_follow_the_chapters():
+    places = [f.info.book for f in actlib.ACTIVATIONS.values()]
+    assert len(set(places)) == len(places)
+    assert [p.key for p in places] == sorted(p.key for p in places)
+    with pytest.raises(ValueError, match="chapter must be one of"):
+        actlib.BookPlace("appendix", 10)
