@@ -12,10 +12,10 @@ numbers nudged by one (cosmic-ray's NumberReplacer), a unary minus removed, and 
 cosmic-ray. Lines of an entry's declaration (``@activation(...)``: properties, expected values) and of
 ``evaluate_with`` are not mutated: they are data, checked by the tests directly.
 
-Each mutant first meets the cheap tests that fail fast (special values, kinks, contract, identities,
-softmax, chunking and the module's doctests, stopping at the first failure); a mutant that survives them
-meets the rest of the fast suite. A selection by name is a subset of ``make test-fast``: a mutant it
-kills, the whole fast suite kills too.
+Each mutant first meets the cheap tests that fail fast (special values, kinks, the module's doctests,
+spot accuracy, contract, identities, softmax, chunking and symbolic, stopping at the first failure); a
+mutant that survives them meets the rest of the fast suite. A selection by name is a subset of
+``make test-fast``: a mutant it kills, the whole fast suite kills too.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ import parso
 
 ROOT = Path(__file__).resolve().parent.parent
 # the cheap tests that catch most mutants, quickest first; the module's doctests go after the first two
-FAST_TESTS = ["tests/test_special_values.py", "tests/test_kinks.py", "tests/test_contract.py",
-              "tests/test_identities.py", "tests/test_softmax.py", "tests/test_chunking.py"]
+FAST_TESTS = ["tests/test_special_values.py", "tests/test_kinks.py", "tests/test_spot_accuracy.py",
+              "tests/test_contract.py", "tests/test_identities.py", "tests/test_softmax.py", "tests/test_chunking.py",
+              "tests/test_symbolic.py"]
 ARITHMETIC = ("Add", "Sub", "Mul", "Div")
 COMPARISONS = ("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE")
 SWAPS = {"maximum": "minimum", "minimum": "maximum", "fmax": "fmin", "fmin": "fmax",
