@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed-stamp
 # JupyterLab's settings overrides for this venv (JupyterLab reads <prefix>/share/jupyter/lab/settings/).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book book-strict test test-browser test-fast lint lab serve bench clean node_modules
+.PHONY: book book-strict test test-browser test-fast lint lab serve bench clean node_modules mutants
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,13 @@ $(NODE_STAMP): package.json package-lock.json
 ## make test-fast: the same without the slow full-range sweeps
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser"
+
+## make mutants: a seeded sample of mutants of the activation modules (cosmic-ray), each run against the fast
+## tests; prints every outcome, the kill score and the survivors' diffs (MUTANTS=n, MUTANT_SEED=s to change)
+MUTANTS ?= 30
+MUTANT_SEED ?= 2013
+mutants: $(STAMP)
+	$(BIN)/python scripts/mutants.py --sample $(MUTANTS) --seed $(MUTANT_SEED)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -52,6 +52,20 @@ def _companions(function: Any) -> list[str]:
     return [name for name in ("derivative", "vjp", "jacobian") if callable(getattr(function, name, None))]
 
 
+def registry_sections() -> list[tuple[str, list[str]]]:
+    """(name, reStructuredText lines) of the API page's section of each registered activation, in registry
+    order: the function, its companions and the module that defines it."""
+    sections = []
+    for name, function in _registry().items():
+        lines = [".. currentmodule:: actlib", "", f".. autofunction:: {name}", ""]
+        for companion in _companions(function):
+            lines += [f".. autofunction:: actlib::{name}.{companion}", ""]
+        info = function.info
+        lines += [f"Defined in ``{info.module}``; presented in the chapter :doc:`{info.book.chapter}`.", ""]
+        sections.append((name, lines))
+    return sections
+
+
 class ActlibRegistry(SphinxDirective):
     """Document every registered activation, in registry order, under one section each."""
 
@@ -61,10 +75,7 @@ class ActlibRegistry(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         sections: list[nodes.Node] = []
-        for name, function in _registry().items():
-            lines = [".. currentmodule:: actlib", "", f".. autofunction:: {name}", ""]
-            for companion in _companions(function):
-                lines += [f".. autofunction:: actlib::{name}.{companion}", ""]
+        for name, lines in registry_sections():
             section = nodes.section(ids=[nodes.make_id(f"api-{name}")], names=[f"api-{name}"])
             section += nodes.title("", "", nodes.literal(name, name))
             self.state.nested_parse(StringList(lines, source="actlib.ACTIVATIONS"), 0, section)

@@ -1,8 +1,9 @@
 """actlib: neural-network activation functions, each defined once.
 
 Every function takes an array and returns a new one (or writes into ``out=``), and carries
-``f.derivative``, ``f.symbolic`` and ``f.info`` (parameters and properties). ``ACTIVATIONS`` maps names
-to functions in the order the book presents them.
+``f.derivative``, ``f.symbolic`` and ``f.info`` (its whole registry entry: parameters, properties, where
+the book presents it, its expected special values). ``ACTIVATIONS`` maps names to functions in the
+order the book presents them.
 
 >>> import numpy as np
 >>> import actlib
@@ -12,41 +13,59 @@ array([0., 2.])
 ['relu', 'sigmoid', 'logsigmoid', 'tanh']
 """
 
-from ._core import ACTIVATIONS, ActivationInfo, FrameworkName, Properties
-from .exponential import SELU_ALPHA, SELU_SCALE, celu, elu, selu, softplus
-from .gated import gelu, hardswish, mish, silu, swish
-from .rectifiers import (
-    hardshrink,
-    hardtanh,
-    leaky_relu,
-    prelu,
-    relu,
-    relu6,
-    rrelu,
-    rrelu_slopes,
-    softshrink,
-    threshold,
-)
-from .softmax import log_softmax, softmax
-from .squashing import hardsigmoid, logsigmoid, sigmoid, softsign, tanh, tanhshrink
+import importlib
+import pkgutil
+from typing import Any
 
-#: The order of the book: ReLU, the classic squashing functions, then the variants.
-BOOK_ORDER = (
-    "relu", "sigmoid", "logsigmoid", "tanh", "softmax", "log_softmax",
-    "leaky_relu", "prelu", "rrelu", "elu", "selu", "celu", "gelu", "silu", "swish", "mish",
-    "relu6", "hardtanh", "hardsigmoid", "hardswish", "softplus", "softsign",
-    "tanhshrink", "softshrink", "hardshrink", "threshold",
+from ._core import (
+    ACTIVATIONS,
+    CHAPTERS,
+    PIECEWISE_LINEAR,
+    ActivationInfo,
+    BookPlace,
+    Capabilities,
+    FrameworkName,
+    InvalidCase,
+    KinkDerivative,
+    Properties,
+    PytorchRecord,
+    SpecialValues,
+    activation,
+    finite,
+    nonnegative,
+    one_of,
+    positive,
+    unregister,
 )
-_registered = dict(ACTIVATIONS)
-if set(_registered) != set(BOOK_ORDER):
-    raise RuntimeError(f"BOOK_ORDER and the registry differ: {set(_registered) ^ set(BOOK_ORDER)}")
-ACTIVATIONS.clear()
-ACTIVATIONS.update((name, _registered[name]) for name in BOOK_ORDER)
-del _registered
+from .exponential import SELU_ALPHA, SELU_SCALE
+from .rectifiers import rrelu_slopes
+
+#: The modules of the package that define no activation. Every other public module is a family module:
+#: importing it registers its activations, so a new family module needs no edit here.
+SUPPORT_MODULES = ("accuracy", "datasets", "evaluation", "nn", "plotting")
+
+FAMILY_MODULES = tuple(
+    info.name for info in pkgutil.iter_modules(__path__)
+    if not info.name.startswith("_") and info.name not in SUPPORT_MODULES
+)
+for _module in FAMILY_MODULES:
+    importlib.import_module(f"{__name__}.{_module}")
+del _module
+
+# every registered activation is a name of the package: actlib.relu is ACTIVATIONS["relu"]
+globals().update(ACTIVATIONS)
+
+
+def __getattr__(name: str) -> Any:
+    """An activation registered after the package was imported (an example in the tests) is a name too."""
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]
+    raise AttributeError(f"module 'actlib' has no attribute {name!r}")
+
 
 __all__ = [
-    "ACTIVATIONS", "BOOK_ORDER", "SELU_ALPHA", "SELU_SCALE", "ActivationInfo", "FrameworkName", "Properties",
-    "celu", "elu", "gelu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "log_softmax",
-    "logsigmoid", "mish", "prelu", "relu", "relu6", "rrelu", "rrelu_slopes", "selu", "sigmoid", "silu", "softmax",
-    "softplus", "softshrink", "softsign", "swish", "tanh", "tanhshrink", "threshold",
+    "ACTIVATIONS", "CHAPTERS", "FAMILY_MODULES", "PIECEWISE_LINEAR", "SELU_ALPHA", "SELU_SCALE", "SUPPORT_MODULES",
+    "ActivationInfo", "BookPlace", "Capabilities", "FrameworkName", "InvalidCase", "KinkDerivative", "Properties",
+    "PytorchRecord", "SpecialValues", "activation", "finite", "nonnegative", "one_of", "positive", "rrelu_slopes",
+    "unregister", *sorted(ACTIVATIONS),
 ]

@@ -13,7 +13,7 @@ import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,14 +60,126 @@ class Properties:
     elementwise: bool = True
 
 
+#: The stable form of the piecewise-linear functions, which need no rewriting.
+PIECEWISE_LINEAR = "comparisons and at most one multiplication, so nothing can overflow or cancel"
+
+#: The chapters that present the activations (``book/<chapter>.md``), in the order of the book.
+CHAPTERS = ("relu", "classic", "variants")
+
+
+@dataclass(frozen=True)
+class BookPlace:
+    """Where the book presents an activation: a chapter of :data:`CHAPTERS` and a rank within it.
+
+    :data:`ACTIVATIONS` is sorted by chapter, then rank. Ranks need not be consecutive (the registered ones
+    go in tens), so a new function takes a free rank between two others without renumbering them.
+    """
+
+    chapter: str
+    rank: int
+
+    def __post_init__(self) -> None:
+        if self.chapter not in CHAPTERS:
+            raise ValueError(f"BookPlace: chapter must be one of {CHAPTERS}, got {self.chapter!r}")
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """(index of the chapter in :data:`CHAPTERS`, rank): the sort key of the registry."""
+        return CHAPTERS.index(self.chapter), self.rank
+
+
+@dataclass(frozen=True)
+class InvalidCase:
+    """Parameters an activation must refuse, and a fragment (a regular expression) of the error message."""
+
+    params: Mapping[str, Any]
+    message: str
+    error: type[Exception] = ValueError
+
+
+@dataclass(frozen=True)
+class KinkDerivative:
+    """The derivative actlib returns exactly at a kink ``x`` (its convention there), for ``params``."""
+
+    x: float
+    derivative: float
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpecialValues:
+    """actlib's own results at special inputs, with the default parameters (the tests assert them).
+
+    Elementwise functions give ``at_infinities`` (f at -inf, +inf, NaN), ``derivative_at_infinities``
+    (f' at -inf and +inf, the limits, and at NaN), ``at_signed_zeros`` (f at -0.0 and +0.0; the sign of
+    a zero result counts) and one :class:`KinkDerivative` per kink. A function of whole rows (softmax)
+    gives ``rows``: pairs (input row, output row) along the last axis.
+    """
+
+    at_infinities: tuple[float, float, float] | None = None
+    derivative_at_infinities: tuple[float, float, float] | None = None
+    at_signed_zeros: tuple[float, float] | None = None
+    kink_derivatives: tuple[KinkDerivative, ...] = ()
+    rows: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class PytorchRecord:
+    """What the PyTorch counterpart returned, recorded with PyTorch 2.13.0 (CPU, float64): framework facts,
+    kept apart from actlib's :class:`SpecialValues`.
+
+    ``call(torch, t)`` evaluates the counterpart on a tensor with actlib's default parameters; the fields
+    mirror :class:`SpecialValues` (derivatives from autograd, one element at a time; ``kink_derivatives``
+    at the kinks of :class:`Properties`, in order). ``differences`` says why actlib returns something else
+    wherever its expectations differ from the record. ``tests/test_pytorch_records.py`` re-runs every
+    call when torch is importable.
+    """
+
+    call: Callable[[Any, Any], Any]
+    at_infinities: tuple[float, float, float] | None = None
+    derivative_at_infinities: tuple[float, float, float] | None = None
+    at_signed_zeros: tuple[float, float] | None = None
+    kink_derivatives: tuple[float, ...] = ()
+    rows: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = ()
+    differences: str = ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a training loop (:class:`actlib.nn.MLP`) must know about an activation beyond its value and
+    derivative.
+
+    ``learned`` names a parameter learned per unit (prelu's ``weight``): the network starts it at its
+    default and takes its gradient from ``f.<learned>_derivative``. ``draw(shape, params, rng)`` returns the
+    keyword parameters of a training pass that draws random values (rrelu's slopes), shared by the
+    forward and the backward pass; ``drawn`` names the parameters it sets, which a caller may not give.
+    """
+
+    learned: str | None = None
+    draw: Callable[[tuple[int, ...], dict[str, Any], Any], dict[str, Any]] | None = None
+    drawn: tuple[str, ...] = ()
+
+
 @dataclass
 class ActivationInfo:
-    """The registry entry behind ``f.info``: name, parameters with defaults, properties."""
+    """The registry entry behind ``f.info``: everything specific to one activation.
+
+    ``name``, ``parameters`` (defaults), ``properties`` and ``compute_dtype`` define it; ``book``,
+    ``stable_form``, ``expected``, ``invalid``, ``pytorch_recorded`` and ``capabilities`` are described at
+    :func:`activation`; ``module`` is the family module that defines it.
+    """
 
     name: str
     parameters: dict[str, Any]
     properties: Properties
     compute_dtype: np.dtype | None = None
+    book: BookPlace = BookPlace("variants", 0)
+    stable_form: str = ""
+    expected: SpecialValues = SpecialValues()
+    invalid: tuple[InvalidCase, ...] = ()
+    pytorch_recorded: PytorchRecord | None = None
+    capabilities: Capabilities = Capabilities()
+    module: str = ""
 
 
 # --- parameter checks -------------------------------------------------------------------------
@@ -78,25 +190,82 @@ def _is_real_number(value: Any) -> bool:
 
 
 def finite(name: str, param: str, value: Any) -> None:
-    """Require a finite real number."""
+    """Require a finite real number (not a bool, not NaN or inf).
+
+    Parameters
+    ----------
+    name : str
+        The activation, named in the error message.
+    param : str
+        The parameter, named in the error message.
+    value : object
+        The value given.
+
+    Returns
+    -------
+    None
+        Nothing: the check raises ``ValueError`` naming ``name`` and ``param`` if ``value`` fails it.
+    """
     if not _is_real_number(value) or not math.isfinite(value):
         raise ValueError(f"{name}: {param} must be a finite real number, got {value!r}")
 
 
 def positive(name: str, param: str, value: Any) -> None:
-    """Require a finite real number greater than zero."""
+    """Require a finite real number greater than zero.
+
+    Parameters
+    ----------
+    name : str
+        The activation, named in the error message.
+    param : str
+        The parameter, named in the error message.
+    value : object
+        The value given.
+
+    Returns
+    -------
+    None
+        Nothing: the check raises ``ValueError`` naming ``name`` and ``param`` if ``value`` fails it.
+    """
     if not _is_real_number(value) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name}: {param} must be a finite real number > 0, got {value!r}")
 
 
 def nonnegative(name: str, param: str, value: Any) -> None:
-    """Require a finite real number at least zero."""
+    """Require a finite real number at least zero.
+
+    Parameters
+    ----------
+    name : str
+        The activation, named in the error message.
+    param : str
+        The parameter, named in the error message.
+    value : object
+        The value given.
+
+    Returns
+    -------
+    None
+        Nothing: the check raises ``ValueError`` naming ``name`` and ``param`` if ``value`` fails it.
+    """
     if not _is_real_number(value) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name}: {param} must be a finite real number >= 0, got {value!r}")
 
 
 def one_of(*choices: Any) -> Callable[[str, str, Any], None]:
-    """Require one of a fixed set of values."""
+    """Require one of a fixed set of strings.
+
+    Parameters
+    ----------
+    *choices : str
+        The values allowed.
+
+    Returns
+    -------
+    callable
+        A check ``check(name, param, value)`` for :func:`activation`'s ``checks``, which raises
+        ``ValueError`` naming the function, the parameter and the allowed values.
+    """
 
     def check(name: str, param: str, value: Any) -> None:
         if not isinstance(value, str) or value not in choices:
@@ -144,131 +313,6 @@ def check_out(name: str, out: Any, shape: tuple[int, ...], dtype: np.dtype) -> n
     return out
 
 
-def finish(result: Any, dtype: np.dtype, out: np.ndarray | None, was_0d: bool) -> Any:
-    """Cast the kernel's result to ``dtype`` and store it in ``out`` (or return it)."""
-    if was_0d:
-        result = np.reshape(result, ())
-    if out is not None:
-        if result is not out:
-            with np.errstate(over="ignore"):
-                np.copyto(out, result, casting="unsafe")
-        return out
-    result = np.asarray(result)
-    if result.dtype != dtype:
-        with np.errstate(over="ignore"):  # a float64 result beyond float32's range rounds to inf
-            result = result.astype(dtype)
-    return result[()] if was_0d else result
-
-
-def _working(array: np.ndarray, compute: np.dtype | None) -> np.ndarray:
-    """The kernel's input: in the compute dtype, and at least 1-D so kernels can index with masks."""
-    work = array if compute is None or array.dtype == compute else array.astype(compute)
-    return work.reshape(1) if work.ndim == 0 else work
-
-
-# --- chunked evaluation ----------------------------------------------------------------------------
-
-#: Elements per chunk of the chunked evaluation. A kernel of k NumPy passes over an n-element array
-#: streams about k*n values through memory; on chunks it streams n in and n out, and its temporaries
-#: (up to about a dozen float64 arrays of 256 KiB) are reused from cache. Measured on the transcendental
-#: kernels at 1e6 and 1e7 elements, 2**15 was 5 to 20% faster than 2**14 and 10 to 35% faster than 2**13
-#: (each NumPy call costs about a microsecond whatever its size), and it keeps the temporaries of a float32
-#: call computed in float64 below the output's size at 1e6 elements (peak memory = output + one chunk's
-#: work); a kernel with more temporaries asks for a smaller share (``chunk_scale``).
-CHUNK = 2**15
-
-#: Elements per chunk for a kernel that writes into ``out`` itself (few or no temporaries): larger, so that
-#: the Python overhead per chunk stays small against the few cheap passes of such a kernel.
-OUT_CHUNK = 2**18
-
-_SCALAR_TYPES = (bool, int, float, str, type(None), np.generic)
-
-
-def _blocks(array: np.ndarray, result: np.ndarray, chunk: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """Matching (input, output) pieces of about ``chunk`` elements, or None if ``array`` is too small.
-
-    Contiguous arrays are cut in their memory order; others along the first axis (in whole rows).
-    """
-    if array.size <= chunk:
-        return None
-    if array.flags.c_contiguous and result.flags.c_contiguous:
-        source, target = array.reshape(-1), result.reshape(-1)
-    elif array.flags.f_contiguous and result.flags.f_contiguous:
-        source, target = array.T.reshape(-1), result.T.reshape(-1)
-    else:
-        source, target = array, result
-    rows = max(1, chunk // (source.size // source.shape[0]))
-    if rows >= source.shape[0]:
-        return None
-    return [(source[start:start + rows], target[start:start + rows]) for start in range(0, source.shape[0], rows)]
-
-
-def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
-    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0] and a.strides == b.strides
-            and a.shape == b.shape)
-
-
-def _chunked(kernel: Callable[..., Any], takes_out: bool, array: np.ndarray, params: dict[str, Any],
-             compute: np.dtype | None, out: np.ndarray | None, chunk: int) -> np.ndarray | None:
-    """Evaluate an elementwise ``kernel`` chunk by chunk into ``out`` (or a new array); None: not chunked.
-
-    Every output element depends only on the input element at the same place, so the result is the same
-    bit for bit as one call on the whole array. Each chunk is read in full (and, with a compute dtype,
-    converted) before its output is written, so ``out`` may be the input itself; an ``out`` that overlaps
-    the input in any other way is not chunked.
-    """
-    overlap = out is not None and np.may_share_memory(out, array)
-    if overlap and not _same_view(out, array):
-        return None
-    result = out if out is not None else np.empty_like(array)
-    blocks = _blocks(array, result, OUT_CHUNK if takes_out else chunk)
-    if blocks is None:
-        return None
-    for source, target in blocks:
-        work = source if compute is None or source.dtype == compute else source.astype(compute)
-        if takes_out and not overlap and work.dtype == target.dtype:
-            value = kernel(work, out=target, **params)
-        else:
-            value = kernel(work, **params)
-        if value is not target:
-            if value.dtype == target.dtype:
-                np.copyto(target, value)
-            else:
-                with np.errstate(over="ignore"):  # a float64 result beyond float32's range rounds to inf
-                    np.copyto(target, value, casting="unsafe")
-    return result
-
-
-def _in_slices(kernel: Callable[..., Any], array: np.ndarray, params: dict[str, Any], along: str,
-               compute: np.dtype | None, out: np.ndarray | None) -> np.ndarray | None:
-    """Evaluate a ``kernel`` that works on whole slices along the axis ``params[along]`` (softmax), on blocks of
-    such slices cut along the longest other axis, into ``out`` or a new array; None: not worth cutting.
-
-    Each slice's result depends on that slice alone, so the values are the same bit for bit as one call;
-    the float64 copy of a float32 input and the kernel's temporaries are one block's size, not the input's.
-    """
-    if array.size <= CHUNK or array.ndim < 2:
-        return None
-    overlap = out is not None and np.may_share_memory(out, array)
-    if overlap and not _same_view(out, array):
-        return None
-    if not -array.ndim <= params[along] < array.ndim:
-        return None  # the kernel's own check raises the error
-    axis = params[along] % array.ndim
-    cut = max((d for d in range(array.ndim) if d != axis), key=lambda d: array.shape[d])
-    step = max(1, CHUNK // (array.size // array.shape[cut]))
-    if step >= array.shape[cut]:
-        return None
-    result = out if out is not None else np.empty_like(array)
-    for start in range(0, array.shape[cut], step):
-        index = (slice(None),) * cut + (slice(start, start + step),)
-        source = array[index]
-        value = kernel(source if compute is None or source.dtype == compute else source.astype(compute), **params)
-        with np.errstate(over="ignore"):  # a float64 result beyond float32's range rounds to inf
-            np.copyto(result[index], value, casting="unsafe")
-    return result
-
-
 # --- the decorator -----------------------------------------------------------------------------
 
 
@@ -288,67 +332,77 @@ def _kernel_parameters(kernel: Callable[..., Any]) -> tuple[inspect.Signature, d
     return signature, defaults, takes_out
 
 
+def _sort_registry() -> None:
+    """Order :data:`ACTIVATIONS` by each entry's :class:`BookPlace` (registration order breaks no tie: ranks
+    are unique within a chapter)."""
+    entries = sorted(ACTIVATIONS.items(), key=lambda item: item[1].info.book.key)
+    ACTIVATIONS.clear()
+    ACTIVATIONS.update(entries)
+
+
 def activation(
     properties: Properties,
     *,
+    book: BookPlace,
+    stable_form: str,
+    expected: SpecialValues,
+    invalid: tuple[InvalidCase, ...] = (),
+    pytorch_recorded: PytorchRecord | None = None,
+    capabilities: Capabilities = Capabilities(),
     checks: Mapping[str, Callable[[str, str, Any], None]] | None = None,
     validate: Callable[[dict[str, Any]], None] | None = None,
     compute_dtype: Any = None,
-    chunked: bool | Callable[[dict[str, Any]], bool] = True,
-    single_pass: bool = False,
-    chunk_scale: float = 1.0,
-    slices_along: str | None = None,
     register: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Turn a kernel ``kernel(x, **params)`` into a public activation and register it.
+    """Turn a kernel ``kernel(x, **params)`` into a public activation and register it: its whole entry.
 
-    ``checks`` maps a parameter name to a check such as :func:`finite`; ``validate`` sees all bound
-    parameters at once, for constraints between them. ``compute_dtype`` (``np.float64`` for the
-    transcendental functions) is the dtype the kernel receives: float16 and float32 inputs are computed in
-    float64 and rounded once at the end, which keeps them within half an ULP of the exact value.
+    Parameters
+    ----------
+    properties : Properties
+        What the book tabulates about the function.
+    book : BookPlace
+        Where the book presents it, and so its place in :data:`ACTIVATIONS`.
+    stable_form : str
+        One sentence (MyST) on how it avoids overflow and cancellation, printed by the numerics chapter.
+    expected : SpecialValues
+        actlib's own values at infinities, NaN, signed zeros and kinks, which the tests assert.
+    invalid : tuple of InvalidCase, optional
+        Parameter values the function must refuse, with the message; every parameter whose default is a
+        number or a string needs one.
+    pytorch_recorded : PytorchRecord, optional
+        What the PyTorch counterpart returned, kept apart from ``expected``; None where PyTorch has no
+        such function.
+    capabilities : Capabilities, optional
+        What a training loop must know beyond value and derivative.
+    checks : mapping, optional
+        Parameter name to a check such as :func:`finite`, run on every call.
+    validate : callable, optional
+        Sees all bound parameters at once, for constraints between them.
+    compute_dtype : dtype, optional
+        The dtype the kernel receives (``np.float64`` for the transcendental functions): float16 and
+        float32 inputs are computed in float64 and rounded once at the end, which keeps them within half
+        an ULP of the exact value.
+    register : bool, default True
+        Add the function to :data:`ACTIVATIONS` (False for a private helper).
 
-    An elementwise function whose parameters are all scalars is evaluated in chunks of :data:`CHUNK`
-    elements on large inputs (the same values bit for bit, its temporaries stay in cache and the peak
-    memory is the output plus one chunk's work), unless ``chunked`` is False or, given a predicate of the
-    bound parameters, returns False for them (a random draw, for instance). Derivatives alike, except that
-    ``single_pass=True`` (a kernel of one NumPy pass, which chunks could only slow down) leaves the
-    values of the function unchunked. ``chunk_scale`` shrinks the chunks of a kernel that keeps more
-    temporaries alive than most (GELU's double-double tail), to keep its peak memory in bounds.
-    ``f.defnarrow(kernel)`` registers a simpler kernel for the values of float16 and float32 inputs.
+    Returns
+    -------
+    callable
+        The decorator: applied to the kernel, it returns the public function, which carries
+        ``f.info`` (an :class:`ActivationInfo`), ``f.defderivative``, ``f.defsymbolic`` and
+        ``f.defnarrow``.
 
-    A function that is not elementwise but works on independent slices along an axis (softmax) names that
-    parameter in ``slices_along``, and large inputs are evaluated on blocks of whole slices
-    (:func:`_in_slices`). A kernel with a keyword ``out`` may write its result there: it then gets an array
-    of its input's shape and dtype that does not overlap the input, and returns it.
+    How a call is carried out fast (chunks, slices, narrow kernels for float16 and float32) is not part of
+    the definition: see :mod:`actlib.evaluation`. A kernel with a keyword ``out`` may write its result
+    there: it then gets an array of its input's shape and dtype that does not overlap the input, and
+    returns it.
     """
     checks = dict(checks or {})
     compute = None if compute_dtype is None else np.dtype(compute_dtype)
-    elementwise = properties.elementwise
-
-    def chunkable(params: dict[str, Any]) -> bool:
-        if not elementwise or chunked is False:
-            return False
-        if not all(isinstance(value, _SCALAR_TYPES) for value in params.values()):
-            return False
-        return chunked is True or bool(chunked(params))
-
-    def evaluate(kernel: Callable[..., Any], takes_out: bool, array: np.ndarray, params: dict[str, Any],
-                 out: np.ndarray | None, value: bool = True) -> Any:
-        chunk = max(1, int(CHUNK * chunk_scale))  # read at call time: the tests shrink CHUNK
-        if array.size > chunk and not (value and single_pass) and chunkable(params):
-            result = _chunked(kernel, takes_out, array, params, compute, out, chunk)
-            if result is not None:
-                return result
-        if slices_along is not None:
-            result = _in_slices(kernel, array, params, slices_along, compute, out)
-            if result is not None:
-                return result
-        if (takes_out and out is not None and array.ndim > 0 and (compute is None or array.dtype == compute)
-                and chunkable(params) and not np.may_share_memory(out, array)):
-            return kernel(array, out=out, **params)
-        return finish(kernel(_working(array, compute), **params), array.dtype, out, array.ndim == 0)
 
     def decorate(kernel: Callable[..., Any]) -> Callable[..., Any]:
+        from . import evaluation
+
         name = kernel.__name__
         signature, defaults, takes_out = _kernel_parameters(kernel)
         public_signature = signature.replace(
@@ -377,15 +431,15 @@ def activation(
             array, params = bind(x, args, kwargs)
             if out is not None:
                 check_out(name, out, array.shape, array.dtype)
-            narrow = public.narrow_kernel
-            if narrow is not None and array.dtype.itemsize < compute.itemsize:
-                return evaluate(narrow, False, array, params, out)
-            return evaluate(kernel, takes_out, array, params, out)
+            return evaluation.evaluate(public, kernel, takes_out, array, params, out)
 
         public.__signature__ = public_signature  # type: ignore[attr-defined]
-        public.info = ActivationInfo(name, defaults, properties, compute)  # type: ignore[attr-defined]
+        public.info = ActivationInfo(  # type: ignore[attr-defined]
+            name, defaults, properties, compute, book=book, stable_form=stable_form, expected=expected,
+            invalid=tuple(invalid), pytorch_recorded=pytorch_recorded, capabilities=capabilities,
+            module=kernel.__module__,
+        )
         public._bind = bind  # type: ignore[attr-defined]
-        public._compute = compute  # type: ignore[attr-defined]
 
         def defderivative(derivative_kernel: Callable[..., Any]) -> Callable[..., Any]:
             derivative_takes_out = "out" in inspect.signature(derivative_kernel).parameters
@@ -393,7 +447,8 @@ def activation(
             @functools.wraps(derivative_kernel)
             def derivative(x: Any, *args: Any, **kwargs: Any) -> Any:
                 array, params = bind(x, args, kwargs)
-                return evaluate(derivative_kernel, derivative_takes_out, array, params, None, value=False)
+                return evaluation.evaluate(public, derivative_kernel, derivative_takes_out, array, params, None,
+                                           value=False)
 
             derivative.__signature__ = signature  # type: ignore[attr-defined]
             derivative.__name__ = f"{name}.derivative"
@@ -413,7 +468,7 @@ def activation(
 
             Rounded to float32, a float64 formula with a few roundings and no cancellation is as good as the
             compensated one the float64 output needs; fewer NumPy passes make it several times faster.
-            The accuracy tests hold it to the same bounds in every dtype.
+            The accuracy tests hold it to the same bounds in every dtype; :mod:`actlib.evaluation` picks it.
             """
             if compute is None:
                 raise TypeError(f"{name}: a narrow kernel needs a compute_dtype wider than its inputs")
@@ -421,13 +476,34 @@ def activation(
             return narrow_kernel
 
         public.narrow_kernel = None  # type: ignore[attr-defined]
+        public.evaluation = evaluation.DEFAULT  # type: ignore[attr-defined]
         public.defderivative = defderivative  # type: ignore[attr-defined]
         public.defnarrow = defnarrow  # type: ignore[attr-defined]
         public.defsymbolic = defsymbolic  # type: ignore[attr-defined]
         if register:
             if name in ACTIVATIONS:
                 raise RuntimeError(f"activation {name!r} registered twice")
+            clash = [other for other, f in ACTIVATIONS.items() if f.info.book == book]
+            if clash:
+                raise RuntimeError(f"activation {name!r}: {book} is already taken by {clash[0]!r}")
             ACTIVATIONS[name] = public
+            _sort_registry()
         return public
 
     return decorate
+
+
+def unregister(name: str) -> None:
+    """Remove an activation from :data:`ACTIVATIONS` (an example activation that a test registered).
+
+    Parameters
+    ----------
+    name : str
+        The registered name.
+
+    Returns
+    -------
+    None
+        Nothing; ``KeyError`` if ``name`` is not registered.
+    """
+    del ACTIVATIONS[name]

@@ -94,7 +94,22 @@ def _spacing(value: float, dtype: np.dtype) -> float:
 
 
 def reference(f: Callable[[Any], Any], x: float, dtype: Any) -> mpmath.mpf:
-    """Evaluate ``f`` at the exact binary value ``x`` until two precisions agree to 2**-20 ULP of ``dtype``."""
+    """Evaluate ``f`` at the exact binary value ``x`` until two precisions agree to 2**-20 ULP of ``dtype``.
+
+    Parameters
+    ----------
+    f : callable
+        An mpmath function of one ``mpf`` argument.
+    x : float
+        The input, taken as the exact binary number it is.
+    dtype : dtype
+        The dtype whose ULP sets the precision needed.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, accurate to far below one ULP of ``dtype``.
+    """
     dtype = np.dtype(dtype)
     tiny = float(np.finfo(dtype).smallest_subnormal)
     previous = None
@@ -121,7 +136,23 @@ def reference(f: Callable[[Any], Any], x: float, dtype: Any) -> mpmath.mpf:
 
 
 def ulp_error(computed: float, exact: mpmath.mpf, dtype: Any) -> float:
-    """``|computed - exact|`` in ULPs of ``dtype`` at ``exact`` (0.5 means correctly rounded at worst)."""
+    """``|computed - exact|`` in ULPs of ``dtype`` at ``exact`` (0.5 means correctly rounded at worst).
+
+    Parameters
+    ----------
+    computed : float
+        The value actlib returned.
+    exact : mpmath.mpf
+        The reference value.
+    dtype : dtype
+        The dtype of ``computed``, whose ULP is the unit.
+
+    Returns
+    -------
+    float
+        The error in ULPs; 0 for an overflow to inf where the exact value overflows too, inf for a
+        spurious inf or NaN.
+    """
     dtype = np.dtype(dtype)
     computed = float(computed)
     info = np.finfo(dtype)
@@ -155,6 +186,22 @@ def full_range_grid(dtype: Any, special_points: Iterable[float] = (), per_decade
     from 1e-6 to 1e3, where the activations bend), a uniform grid on [-12, 12], the overflow thresholds
     of ``exp`` in float32 and float64, and every point in ``special_points`` with its three neighbouring
     floats on each side.
+
+    Parameters
+    ----------
+    dtype : dtype
+        float16, float32 or float64.
+    special_points : iterable of float, optional
+        Kinks and switch points, added with their neighbouring floats.
+    per_decade : int, default 2
+        Log-spaced magnitudes per decade over the whole range.
+    per_decade_near_one : int, default 16
+        Log-spaced magnitudes per decade from 1e-6 to 1e3.
+
+    Returns
+    -------
+    ndarray
+        The sorted, distinct inputs in ``dtype``.
     """
     dtype = np.dtype(dtype)
     info = np.finfo(dtype)
@@ -220,6 +267,26 @@ def measure(fn: Callable[..., Any], dtype: Any, grid: np.ndarray | None = None, 
 
     The derivative is not compared at the exact kink points (``skip_derivative_at``, by default
     ``fn.info.properties.kinks``): there its value is a convention, pinned by its own test.
+
+    Parameters
+    ----------
+    fn : callable
+        A registered activation.
+    dtype : dtype
+        float16, float32 or float64.
+    grid : ndarray, optional
+        The inputs; :func:`full_range_grid` with the function's kinks and switch points if omitted.
+    params : dict, optional
+        Parameters of ``fn``; its defaults if omitted.
+    derivative : bool, default True
+        Measure the derivative too.
+    skip_derivative_at : iterable of float, optional
+        Further points where the derivative is not compared.
+
+    Returns
+    -------
+    AccuracyReport
+        The worst value and derivative errors in ULPs, and where they occur.
     """
     dtype = np.dtype(dtype)
     params = dict(params or {})
@@ -244,7 +311,28 @@ def measure(fn: Callable[..., Any], dtype: Any, grid: np.ndarray | None = None, 
 
 def worst_points(fn: Callable[..., Any], dtype: Any, grid: np.ndarray, which: str = "value",
                  params: dict | None = None, count: int = 5) -> list[tuple[float, float]]:
-    """The ``count`` inputs with the largest errors, as (x, ulps) pairs, to find what to fix."""
+    """The ``count`` inputs with the largest errors, as (x, ulps) pairs, to find what to fix.
+
+    Parameters
+    ----------
+    fn : callable
+        A registered activation.
+    dtype : dtype
+        float16, float32 or float64.
+    grid : ndarray
+        The inputs.
+    which : {'value', 'derivative'}, default 'value'
+        Which error to rank.
+    params : dict, optional
+        Parameters of ``fn``.
+    count : int, default 5
+        How many points to return.
+
+    Returns
+    -------
+    list of (float, float)
+        ``(x, ulps)`` pairs, the largest error first.
+    """
     dtype = np.dtype(dtype)
     params = dict(params or {})
     xs = np.asarray(grid, dtype=dtype)

@@ -53,6 +53,18 @@ def digits(*, test_fraction: float = 0.25, seed: int = 0) -> Split:
 
     The data ship inside scikit-learn (UCI ML hand-written digits, Alpaydin & Kaynak 1998).
 
+    Parameters
+    ----------
+    test_fraction : float, default 0.25
+        Share of the images held out for testing, in every class alike.
+    seed : int, default 0
+        Seed of the split.
+
+    Returns
+    -------
+    Split
+        Training and test images (64 standardised pixel values each) and their labels.
+
     >>> data = digits(seed=1)
     >>> bool(np.bincount(data.y_train).min() >= 130), float(abs(data.x_train.mean()).round(12))
     (True, 0.0)
@@ -66,6 +78,22 @@ def digits(*, test_fraction: float = 0.25, seed: int = 0) -> Split:
 
 def two_moons(n: int = 1000, *, noise: float = 0.2, test_fraction: float = 0.25, seed: int = 0) -> Split:
     """Two interleaved half circles in the plane (scikit-learn's ``make_moons``), two classes.
+
+    Parameters
+    ----------
+    n : int, default 1000
+        Number of points.
+    noise : float, default 0.2
+        Standard deviation of the Gaussian noise added to each coordinate.
+    test_fraction : float, default 0.25
+        Share of the points held out for testing.
+    seed : int, default 0
+        Seed of the points and of the split.
+
+    Returns
+    -------
+    Split
+        Training and test points (two coordinates each) and their half-circle labels.
 
     >>> data = two_moons(200, seed=3)
     >>> data.x_train.shape, data.classes
@@ -85,6 +113,24 @@ def spirals(n: int = 900, *, classes: int = 3, noise: float = 0.2, test_fraction
     Arm :math:`k` is :math:`r(\cos\theta, \sin\theta)` with :math:`r` uniform in [0, 1] and
     :math:`\theta = 4r + 2\pi k/K` plus normal noise of standard deviation ``noise`` (radians): no
     straight line separates two arms, so a linear model stays near chance.
+
+    Parameters
+    ----------
+    n : int, default 900
+        Number of points, shared equally between the arms.
+    classes : int, default 3
+        Number of arms :math:`K`.
+    noise : float, default 0.2
+        Standard deviation of the angular noise, in radians.
+    test_fraction : float, default 0.25
+        Share of the points held out for testing.
+    seed : int, default 0
+        Seed of the points and of the split.
+
+    Returns
+    -------
+    Split
+        Training and test points (two coordinates each) and their arm labels.
 
     >>> data = spirals(300, classes=3, seed=0)
     >>> data.x_train.shape, np.bincount(data.y_train).tolist()

@@ -12,7 +12,18 @@ import mpmath
 import numpy as np
 
 from . import _stable
-from ._core import FrameworkName, Properties, activation, finite, positive
+from ._core import (
+    BookPlace,
+    FrameworkName,
+    InvalidCase,
+    KinkDerivative,
+    Properties,
+    PytorchRecord,
+    SpecialValues,
+    activation,
+    finite,
+    positive,
+)
 
 
 def _sp():
@@ -37,6 +48,27 @@ def _elu_negative(x, alpha):
         pytorch=FrameworkName("torch.nn.ELU", "alpha=1.0"), keras=FrameworkName("keras.activations.elu", "alpha=1.0"),
         jax=FrameworkName("jax.nn.elu", "alpha=1.0"), tensorflow=FrameworkName("tf.nn.elu"),
     ),
+    book=BookPlace("variants", 40),
+    stable_form=r"`expm1` of $\min(x, 0)$: no $e^x - 1$ cancellation, no overflow in the discarded branch",
+    invalid=(
+        InvalidCase({"alpha": np.nan}, r"alpha must be a finite real number"),
+    ),
+    expected=SpecialValues(
+        at_infinities=(-1.0, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+        kink_derivatives=(KinkDerivative(0.0, 1.0), KinkDerivative(0.0, 0.5, {"alpha": 0.5}),),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.elu(t),
+        at_infinities=(-1.0, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0, 1.0),
+        at_signed_zeros=(-0.0, 0.0),
+        differences=(
+            "At NaN PyTorch's backward returns 1.0, the branch its comparison falls to; actlib's derivative "
+            "is NaN, as its input."
+        ),
+    ),
     checks={"alpha": finite},
     compute_dtype=np.float64,
 )
@@ -53,6 +85,12 @@ def elu(x, *, alpha=1.0):
         Saturation value for :math:`x \to -\infty` is :math:`-\alpha`.
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        ``x`` for :math:`x > 0`, :math:`\alpha(e^x - 1)` otherwise.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -109,6 +147,26 @@ def _times_dd(value, hi, lo):
         pytorch=FrameworkName("torch.nn.SELU"), keras=FrameworkName("keras.activations.selu"),
         jax=FrameworkName("jax.nn.selu"), tensorflow=FrameworkName("tf.nn.selu"),
     ),
+    book=BookPlace("variants", 50),
+    stable_form=r"as ELU, with the products by $\lambda$ and $\lambda\alpha$ in double-double",
+    expected=SpecialValues(
+        at_infinities=(-1.7580993408473768, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0507009873554805, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+        kink_derivatives=(KinkDerivative(0.0, 1.7580993408473768),),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.selu(t),
+        at_infinities=(-1.7580993408473766, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0507009873554805, 1.0507009873554805),
+        at_signed_zeros=(-0.0, 0.0), kink_derivatives=(1.7580993408473766,),
+        differences=(
+            "PyTorch rounds scale * alpha twice (1.7580993408473766, the value at -inf and the derivative at "
+            "0); actlib's 1.7580993408473768 is the correctly rounded product (mpmath). At NaN PyTorch's "
+            "backward returns 1.0507009873554805, the branch its comparison falls to; actlib's derivative is "
+            "NaN, as its input."
+        ),
+    ),
     compute_dtype=np.float64,
 )
 def selu(x):
@@ -119,6 +177,19 @@ def selu(x):
 
     with :math:`\alpha \approx 1.6732632423543772848` and :math:`\lambda \approx 1.0507009873554804934`
     (``SELU_ALPHA``, ``SELU_SCALE``).
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The scaled ELU values, :math:`\lambda x` or :math:`\lambda\alpha(e^x - 1)`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -172,6 +243,27 @@ def _selu_symbolic():
         pytorch=FrameworkName("torch.nn.CELU", "alpha=1.0"), keras=FrameworkName("keras.activations.celu", "alpha=1.0"),
         jax=FrameworkName("jax.nn.celu", "alpha=1.0"), tensorflow=FrameworkName(None),
     ),
+    book=BookPlace("variants", 60),
+    stable_form=r"`expm1` of $\min(x/\alpha, 0)$",
+    invalid=(
+        InvalidCase({"alpha": 0.0}, r"alpha must be a finite real number > 0"),
+    ),
+    expected=SpecialValues(
+        at_infinities=(-1.0, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+        kink_derivatives=(KinkDerivative(0.0, 1.0), KinkDerivative(0.0, 1.0, {"alpha": 3.0}),),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.celu(t),
+        at_infinities=(-1.0, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0, 1.0),
+        at_signed_zeros=(-0.0, 0.0),
+        differences=(
+            "At NaN PyTorch's backward returns 1.0, the branch its comparison falls to; actlib's derivative "
+            "is NaN, as its input."
+        ),
+    ),
     checks={"alpha": positive},
     compute_dtype=np.float64,
 )
@@ -188,6 +280,12 @@ def celu(x, *, alpha=1.0):
         Must be positive; the saturation value is :math:`-\alpha`.
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        ``x`` for :math:`x > 0`, :math:`\alpha(e^{x/\alpha} - 1)` otherwise.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -239,6 +337,23 @@ def _scaled_input(x, beta):
         keras=FrameworkName("keras.activations.softplus"), jax=FrameworkName("jax.nn.softplus"),
         tensorflow=FrameworkName("tf.math.softplus"),
     ),
+    book=BookPlace("variants", 150),
+    stable_form=r"$\max(x, 0) + \operatorname{log1p}(e^{-\vert x\vert})$; no threshold unless asked",
+    invalid=(
+        InvalidCase({"beta": 0.0}, r"beta must be a finite real number > 0"),
+        InvalidCase({"threshold": np.nan}, r"threshold must be a finite real number"),
+    ),
+    expected=SpecialValues(
+        at_infinities=(0.0, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0, np.nan),
+        at_signed_zeros=(0.6931471805599453, 0.6931471805599453),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.softplus(t),
+        at_infinities=(0.0, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0, np.nan),
+        at_signed_zeros=(0.6931471805599453, 0.6931471805599453),
+    ),
     validate=_validate_softplus,
     compute_dtype=np.float64,
 )
@@ -260,6 +375,12 @@ def softplus(x, *, beta=1.0, threshold=None):
         float64, which is why it is not the default here.
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        The positive values :math:`\log(1 + e^{\beta x})/\beta`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----

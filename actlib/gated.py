@@ -20,7 +20,19 @@ import numpy as np
 import scipy.special
 
 from . import _stable
-from ._core import FrameworkName, Properties, activation, finite, one_of
+from ._core import (
+    BookPlace,
+    FrameworkName,
+    InvalidCase,
+    KinkDerivative,
+    Properties,
+    PytorchRecord,
+    SpecialValues,
+    activation,
+    finite,
+    one_of,
+)
+from .evaluation import evaluate_with
 
 _KAPPA = "0.044715"
 with mpmath.workdps(50):  # the low halves need the constants to more than double precision
@@ -148,12 +160,45 @@ def _silu_second_derivative_of(z):
         pytorch=FrameworkName("torch.nn.SiLU"), keras=FrameworkName("keras.activations.silu"),
         jax=FrameworkName("jax.nn.silu"), tensorflow=FrameworkName("tf.nn.silu"),
     ),
+    book=BookPlace("variants", 80),
+    stable_form=(
+        r"$x/(1+e^{-x})$ with $1+e^{-x}$ carried exactly; $(x e^{x/2})\,e^{x/2}$ for $x < -700$; Taylor "
+        r"polynomial at the zero of the derivative"
+    ),
+    expected=SpecialValues(
+        at_infinities=(-0.0, np.inf, np.nan),
+        derivative_at_infinities=(-0.0, 1.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.silu(t),
+        at_infinities=(np.nan, np.inf, np.nan),
+        derivative_at_infinities=(np.nan, np.nan, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+        differences=(
+            "At -inf (and +inf for the derivative) PyTorch's formula multiplies inf by 0 and returns NaN for "
+            "the value and derivative; actlib returns the limit, since a NaN would poison a whole training "
+            "run."
+        ),
+    ),
     compute_dtype=np.float64,
 )
 def silu(x):
     r"""Sigmoid-weighted linear unit (SiLU), Swish with :math:`\beta = 1`.
 
     .. math:: \operatorname{silu}(x) = x\,\sigma(x) = \frac{x}{1 + e^{-x}}
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x\sigma(x)`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -198,6 +243,16 @@ def _silu_symbolic():
         pytorch=FrameworkName(None), keras=FrameworkName("keras.activations.swish"),
         jax=FrameworkName("jax.nn.swish"), tensorflow=FrameworkName("tf.nn.silu", "beta=1.0"),
     ),
+    book=BookPlace("variants", 90),
+    stable_form=r"as SiLU, with the rounding error of $\beta x$ (Dekker's product) applied to first order",
+    invalid=(
+        InvalidCase({"beta": np.inf}, r"beta must be a finite real number"),
+    ),
+    expected=SpecialValues(
+        at_infinities=(-0.0, np.inf, np.nan),
+        derivative_at_infinities=(-0.0, 1.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+    ),
     checks={"beta": finite},
     compute_dtype=np.float64,
 )
@@ -215,6 +270,11 @@ def swish(x, *, beta=1.0):
         approaches ReLU. PyTorch has no separate swish (``nn.SiLU`` is :math:`\beta = 1`).
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x\sigma(\beta x)`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -333,9 +393,33 @@ def _gelu_tanh_derivative(x):
         jax=FrameworkName("jax.nn.gelu", "approximate=True"),
         tensorflow=FrameworkName("tf.nn.gelu", "approximate=False"),
     ),
+    book=BookPlace("variants", 70),
+    stable_form=(
+        r"$\max(x, 0) - e^{-u^2/2}\,u R(u)/\sqrt{2\pi}$ with $u = \vert x\vert$ and Mills' ratio $R$ in "
+        r"double-double (Taylor polynomials of $R' = uR - 1$, asymptotic series beyond 16), $u^2$ split "
+        r"exactly; tanh form as $x\,\sigma(2u)$"
+    ),
+    invalid=(
+        InvalidCase({"approximate": "erf"}, r"approximate must be 'none' or 'tanh'"),
+    ),
+    expected=SpecialValues(
+        at_infinities=(-0.0, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.gelu(t),
+        at_infinities=(np.nan, np.inf, np.nan),
+        derivative_at_infinities=(np.nan, np.nan, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+        differences=(
+            "At -inf (and +inf for the derivative) PyTorch's formula multiplies inf by 0 and returns NaN for "
+            "the value and derivative; actlib returns the limit, since a NaN would poison a whole training "
+            "run."
+        ),
+    ),
     checks={"approximate": one_of("none", "tanh")},
     compute_dtype=np.float64,
-    chunk_scale=0.5,
 )
 def gelu(x, *, approximate="none"):
     r"""Gaussian error linear unit.
@@ -355,6 +439,12 @@ def gelu(x, *, approximate="none"):
         and ``keras.ops.gelu`` default to the tanh approximation.
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x\Phi(x)` (or the tanh approximation).
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -442,12 +532,46 @@ def _mish_parts(x):
         pytorch=FrameworkName("torch.nn.Mish"), keras=FrameworkName("keras.activations.mish"),
         jax=FrameworkName(None), tensorflow=FrameworkName(None),
     ),
+    book=BookPlace("variants", 100),
+    stable_form=(
+        r"the gate $\tanh(\operatorname{softplus}(x))$ as a rational function of $e^{-\vert x\vert}$; "
+        r"Taylor polynomial at the zero of the derivative"
+    ),
+    expected=SpecialValues(
+        at_infinities=(-0.0, np.inf, np.nan),
+        derivative_at_infinities=(-0.0, 1.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.mish(t),
+        at_infinities=(np.nan, np.inf, np.nan),
+        derivative_at_infinities=(np.nan, np.nan, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+        differences=(
+            "At -inf (and +inf for the derivative) PyTorch's formula multiplies inf by 0 and returns NaN for "
+            "the value and derivative; actlib returns the limit, since a NaN would poison a whole training "
+            "run."
+        ),
+    ),
     compute_dtype=np.float64,
 )
 def mish(x):
     r"""Mish: the input gated by ``tanh(softplus(x))``.
 
     .. math:: \operatorname{mish}(x) = x \tanh\left(\log(1 + e^x)\right)
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x\tanh(\operatorname{softplus}(x))`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -544,12 +668,44 @@ def _mish_symbolic():
         pytorch=FrameworkName("torch.nn.Hardswish"), keras=FrameworkName("keras.activations.hard_swish"),
         jax=FrameworkName("jax.nn.hard_swish"), tensorflow=FrameworkName(None),
     ),
+    book=BookPlace("variants", 140),
+    stable_form=r"$x$ clipped to $[-3, 3]$ before $x(x+3)/6$, so the product cannot overflow",
+    expected=SpecialValues(
+        at_infinities=(-0.0, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+        kink_derivatives=(KinkDerivative(-3.0, 0.0), KinkDerivative(3.0, 1.0),),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.hardswish(t),
+        at_infinities=(np.nan, np.inf, np.nan),
+        derivative_at_infinities=(0.0, 1.0, 1.0),
+        at_signed_zeros=(-0.0, 0.0), kink_derivatives=(0.0, 1.0),
+        differences=(
+            "At -inf PyTorch's formula multiplies inf by 0 and returns NaN for the value; actlib returns the "
+            "limit, since a NaN would poison a whole training run. At NaN PyTorch's backward returns 1.0, "
+            "the branch its comparison falls to; actlib's derivative is NaN, as its input."
+        ),
+    ),
 )
 def hardswish(x, *, out=None):
     r"""Hard swish: :math:`x` times the hard sigmoid.
 
     .. math:: \operatorname{hardswish}(x) = x\,\frac{\operatorname{relu6}(x + 3)}{6}
        = \begin{cases} 0 & x \le -3 \\ x(x+3)/6 & -3 < x < 3 \\ x & x \ge 3 \end{cases}
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x\,\operatorname{relu6}(x + 3)/6`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -595,3 +751,7 @@ def _hardswish_symbolic():
     sp = _sp()
     x = _x()
     return x * sp.Min(sp.Max(x + 3, 0), 6) / 6
+
+
+# How these functions are evaluated fast (actlib.evaluation): the same bits as one plain call.
+evaluate_with(gelu, chunk_scale=0.5)

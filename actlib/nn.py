@@ -33,8 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import ACTIVATIONS
-from .rectifiers import rrelu_slopes
+from ._core import ACTIVATIONS, Capabilities
 from .softmax import log_softmax, softmax
 
 __all__ = [
@@ -50,8 +49,6 @@ INITIALISATIONS = {
 }
 
 # Parameters of an activation that the network owns instead of the caller.
-_LEARNED_SLOPE = "prelu"
-_RANDOM_SLOPES = "rrelu"
 
 
 def init_std(fan_in: int, fan_out: int, scheme: str = "he") -> float:
@@ -64,6 +61,11 @@ def init_std(fan_in: int, fan_out: int, scheme: str = "he") -> float:
     scheme : {"he", "lecun", "xavier"}
         ``"he"``: :math:`\sqrt{2/\text{fan\_in}}`; ``"lecun"``: :math:`\sqrt{1/\text{fan\_in}}`;
         ``"xavier"``: :math:`\sqrt{2/(\text{fan\_in}+\text{fan\_out})}`.
+
+    Returns
+    -------
+    float
+        The standard deviation for this layer and scheme.
 
     Examples
     --------
@@ -80,9 +82,23 @@ def init_std(fan_in: int, fan_out: int, scheme: str = "he") -> float:
 
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean softmax cross-entropy of integer ``labels`` and its gradient with respect to ``logits``.
+    r"""Mean softmax cross-entropy of integer ``labels`` and its gradient with respect to ``logits``.
 
     Computed through :func:`actlib.log_softmax`, so large logits do not overflow.
+
+    Parameters
+    ----------
+    logits : ndarray
+        Scores of shape ``(n, classes)``.
+    labels : ndarray
+        Integer classes of shape ``(n,)``.
+
+    Returns
+    -------
+    loss : float
+        The mean of :math:`-\log \operatorname{softmax}(\text{logits})_{\text{label}}` over the rows.
+    grad : ndarray
+        Its gradient with respect to ``logits``: ``(softmax(logits) - one_hot(labels)) / n``.
 
     Examples
     --------
@@ -101,7 +117,17 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.nda
 
 
 def global_norm(arrays: Sequence[np.ndarray]) -> float:
-    """Euclidean norm of all entries of ``arrays`` taken together.
+    r"""Euclidean norm of all entries of ``arrays`` taken together.
+
+    Parameters
+    ----------
+    arrays : sequence of ndarray
+        The arrays (gradients, typically), of any shapes.
+
+    Returns
+    -------
+    float
+        :math:`\sqrt{\sum_i \sum_j a_{ij}^2}` over every array :math:`a_i`.
 
     >>> global_norm([np.array([3.0]), np.array([[4.0]])])
     5.0
@@ -112,8 +138,19 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
 def clip_by_global_norm(grads: Sequence[np.ndarray], max_norm: float) -> float:
     """Scale ``grads`` in place so that their :func:`global_norm` is at most ``max_norm``.
 
-    Returns the norm before clipping (what ``torch.nn.utils.clip_grad_norm_`` returns). Gradients
-    whose norm is not finite are left as they are: no rescaling rescues inf or NaN.
+    Gradients whose norm is not finite are left as they are: no rescaling rescues inf or NaN.
+
+    Parameters
+    ----------
+    grads : sequence of ndarray
+        The gradients, modified in place.
+    max_norm : float
+        The largest global norm allowed after clipping.
+
+    Returns
+    -------
+    float
+        The global norm before clipping (what ``torch.nn.utils.clip_grad_norm_`` returns).
 
     >>> g = [np.array([3.0]), np.array([4.0])]
     >>> clip_by_global_norm(g, 1.0), [a.tolist() for a in g]
@@ -189,14 +226,19 @@ class MLP:
         if not (math.isfinite(init_scale) and init_scale > 0):
             raise ValueError(f"MLP: init_scale must be a finite number > 0, got {init_scale!r}")
         params = dict(params or {})
-        if activation == _RANDOM_SLOPES and {"training", "rng", "slopes"} & set(params):
-            raise ValueError("MLP: rrelu's training, rng and slopes are set by the network; give lower and upper")
+        capabilities = ACTIVATIONS[activation].info.capabilities if activation is not None else Capabilities()
+        if set(capabilities.drawn) & set(params):
+            drawn = ", ".join(capabilities.drawn)
+            raise ValueError(f"MLP: {activation}'s {drawn} are set by the network; give the other parameters")
         self.rng = np.random.default_rng(0) if rng is None else rng
         self.sizes = [int(s) for s in sizes]
         self.activation = activation
         self.batch_norm = bool(batch_norm)
         self.training = False
-        initial_slope = params.pop("weight", 0.25) if activation == _LEARNED_SLOPE else None
+        self.capabilities = capabilities
+        learned = capabilities.learned
+        # a learned parameter starts at the value given, else at the activation's own default
+        initial_slope = params.pop(learned, ACTIVATIONS[activation].info.parameters[learned]) if learned else None
         self.params = params
         self.weights = [
             self.rng.normal(0.0, init_scale * init_std(n_in, n_out, init), size=(n_in, n_out))
@@ -250,20 +292,18 @@ class MLP:
         self.grads: dict[str, np.ndarray] = {}
         self._normalised: list[np.ndarray] = []  # batch norm's x-hat per hidden layer
         self._inv_std: list[np.ndarray] = []
-        self._drawn_slopes: list[np.ndarray] = []  # rrelu's training slopes per hidden layer
-        self._training_pass = self.training
+        self.drawn: list[dict[str, Any]] = []  # per hidden layer: a training pass's drawn parameters (rrelu)
+        self.training_pass = self.training
 
     def _activation_params(self, layer: int) -> dict[str, Any]:
-        if self.activation == _LEARNED_SLOPE:
-            return {"weight": self.slopes[layer]}
-        if self.activation == _RANDOM_SLOPES:
-            if self._training_pass:
-                return {**self.params, "training": True, "slopes": self._drawn_slopes[layer]}
-            return {**self.params, "training": False}
+        if self.capabilities.learned:
+            return {**self.params, self.capabilities.learned: self.slopes[layer]}
+        if self.capabilities.draw is not None and self.training_pass:
+            return self.drawn[layer]
         return self.params
 
     def _normalise(self, layer: int, affine: np.ndarray) -> np.ndarray:
-        if self._training_pass:
+        if self.training_pass:
             mean = affine.mean(axis=0)
             var = affine.var(axis=0)
             n = affine.shape[0]
@@ -289,7 +329,7 @@ class MLP:
         self._clear_records()
         # The mode of this pass, kept for backward: an evaluation call in between (an on_epoch hook
         # measuring accuracy) must not switch a training run's mode.
-        self._training_pass = self.training if training is None else bool(training)
+        self.training_pass = self.training if training is None else bool(training)
         fn = ACTIVATIONS[self.activation] if self.activation is not None else None
         h = np.asarray(x, dtype=np.float64)
         last = len(self.weights) - 1
@@ -301,10 +341,8 @@ class MLP:
                     return z
                 if self.batch_norm:
                     z = self._normalise(i, z)
-                if self.activation == _RANDOM_SLOPES and self._training_pass:
-                    lower = self.params.get("lower", 1 / 8)
-                    upper = self.params.get("upper", 1 / 3)
-                    self._drawn_slopes.append(rrelu_slopes(z.shape, lower=lower, upper=upper, rng=self.rng))
+                if self.capabilities.draw is not None and self.training_pass:
+                    self.drawn.append(self.capabilities.draw(z.shape, self.params, self.rng))
                 h = z if fn is None else fn(z, **self._activation_params(i))
                 self.pre_activations.append(z)
                 self.activations.append(h)
@@ -335,8 +373,9 @@ class MLP:
                 else:
                     activation_params = self._activation_params(layer)
                     grad_z = grad_h * fn.derivative(z, **activation_params)
-                    if self.activation == _LEARNED_SLOPE:
-                        grads[f"slope{layer}"] = (grad_h * fn.weight_derivative(z, **activation_params)).sum(axis=0)
+                    if self.capabilities.learned:
+                        learned_derivative = getattr(fn, f"{self.capabilities.learned}_derivative")
+                        grads[f"slope{layer}"] = (grad_h * learned_derivative(z, **activation_params)).sum(axis=0)
                 grad_act[layer], grad_pre[layer] = grad_h, grad_z
                 delta = self._normalise_backward(layer, grad_z, grads) if self.batch_norm else grad_z
         self.grads = grads
@@ -348,7 +387,7 @@ class MLP:
         grads[f"gamma{layer}"] = (grad_z * normalised).sum(axis=0)
         grads[f"beta{layer}"] = grad_z.sum(axis=0)
         grad_normalised = grad_z * self.gammas[layer]
-        if not self._training_pass:  # running statistics are constants
+        if not self.training_pass:  # running statistics are constants
             return grad_normalised * inv_std
         # The batch mean and variance depend on every row: the standard batch-norm backward formula.
         n = grad_z.shape[0]
@@ -471,6 +510,8 @@ def train(
         holds that step's activations and gradients.
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, model)`` after every epoch (``epoch`` counts from 1).
+    rng : numpy.random.Generator, optional
+        Shuffles the rows each epoch when ``batch_size`` is given; ``np.random.default_rng(0)`` if omitted.
 
     Returns
     -------

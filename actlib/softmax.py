@@ -12,7 +12,17 @@ from __future__ import annotations
 import numpy as np
 
 from . import _stable
-from ._core import FrameworkName, Properties, activation, as_float_array
+from ._core import (
+    BookPlace,
+    FrameworkName,
+    InvalidCase,
+    Properties,
+    PytorchRecord,
+    SpecialValues,
+    activation,
+    as_float_array,
+)
+from .evaluation import evaluate_with
 
 
 def _axis_check(name, x, axis):
@@ -119,9 +129,29 @@ def _log_softmax_kernel(rows):
         keras=FrameworkName("keras.activations.softmax", "axis=-1"),
         jax=FrameworkName("jax.nn.softmax", "axis=-1"), tensorflow=FrameworkName("tf.nn.softmax", "axis=-1"),
     ),
+    book=BookPlace("classic", 40),
+    stable_form=r"shift by the maximum, $x - m$ carried with its rounding error, normaliser written $1 + s$",
+    invalid=(
+        InvalidCase({"axis": 1.5}, r"axis must be an integer", TypeError),
+    ),
+    expected=SpecialValues(rows=(
+        ((np.inf, 0.0), (np.nan, np.nan)),
+        ((-np.inf, -np.inf), (np.nan, np.nan)),
+        ((-np.inf, 0.0), (0.0, 1.0)),
+        ((np.nan, 0.0), (np.nan, np.nan)),
+        ((0.0, 0.0), (0.5, 0.5)),
+    )),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.softmax(t, dim=-1),
+        rows=(
+            ((np.inf, 0.0), (np.nan, np.nan)),
+            ((-np.inf, -np.inf), (np.nan, np.nan)),
+            ((-np.inf, 0.0), (0.0, 1.0)),
+            ((np.nan, 0.0), (np.nan, np.nan)),
+        ),
+    ),
     validate=_validate_axis("softmax"),
     compute_dtype=np.float64,
-    slices_along="axis",
 )
 def softmax(x, *, axis=-1):
     r"""Softmax along ``axis``: exponentials normalised to sum to 1.
@@ -137,6 +167,12 @@ def softmax(x, *, axis=-1):
         The axis that sums to 1. A 0-d input is treated as one entry (softmax 1).
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        Probabilities along ``axis``: non-negative, summing to 1 in each slice.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -170,14 +206,49 @@ def _softmax_narrow(x, *, axis=-1):
         keras=FrameworkName("keras.activations.log_softmax", "axis=-1"),
         jax=FrameworkName("jax.nn.log_softmax", "axis=-1"), tensorflow=FrameworkName("tf.nn.log_softmax", "axis=-1"),
     ),
+    book=BookPlace("classic", 50),
+    stable_form=r"as softmax, then $(x - m) - \operatorname{log1p}(s)$",
+    invalid=(
+        InvalidCase({"axis": 3}, r"axis 3 is out of range"),
+    ),
+    expected=SpecialValues(rows=(
+        ((np.inf, 0.0), (np.nan, np.nan)),
+        ((-np.inf, -np.inf), (np.nan, np.nan)),
+        ((-np.inf, 0.0), (-np.inf, 0.0)),
+        ((np.nan, 0.0), (np.nan, np.nan)),
+        ((0.0, 0.0), (-0.6931471805599453, -0.6931471805599453)),
+    )),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.log_softmax(t, dim=-1),
+        rows=(
+            ((np.inf, 0.0), (np.nan, np.nan)),
+            ((-np.inf, -np.inf), (np.nan, np.nan)),
+            ((-np.inf, 0.0), (-np.inf, 0.0)),
+            ((np.nan, 0.0), (np.nan, np.nan)),
+        ),
+    ),
     validate=_validate_axis("log_softmax"),
     compute_dtype=np.float64,
-    slices_along="axis",
 )
 def log_softmax(x, *, axis=-1):
     r"""Logarithm of the softmax along ``axis``.
 
     .. math:: \operatorname{log\_softmax}(x)_i = x_i - m - \log\sum_j e^{x_j - m}
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    axis : int, default -1
+        The axis along which the exponentials are normalised.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The logarithms of :func:`softmax`'s probabilities along ``axis`` (all :math:`\le 0`).
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -297,3 +368,8 @@ def _softmax_symbolic():
 def _log_softmax_symbolic():
     """Entry 0 of ``log_softmax([x, 0])``."""
     return _symbolic_pair("log_softmax")
+
+
+# How these functions are evaluated fast (actlib.evaluation): the same bits as one plain call.
+evaluate_with(softmax, slices_along="axis")
+evaluate_with(log_softmax, slices_along="axis")

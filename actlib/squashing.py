@@ -7,11 +7,10 @@ which lose every significant bit in the tails.
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
 
 from . import _stable
-from ._core import FrameworkName, Properties, activation
+from ._core import BookPlace, FrameworkName, KinkDerivative, Properties, PytorchRecord, SpecialValues, activation
 
 
 def _sp():
@@ -31,6 +30,22 @@ def _x():
         pytorch=FrameworkName("torch.nn.Sigmoid"), keras=FrameworkName("keras.activations.sigmoid"),
         jax=FrameworkName("jax.nn.sigmoid"), tensorflow=FrameworkName("tf.math.sigmoid"),
     ),
+    book=BookPlace("classic", 10),
+    stable_form=(
+        r"$e = e^{-\vert x\vert} \le 1$, then $1/(1+e)$ or $e/(1+e)$ by the sign of $x$; derivative "
+        r"$e/(1+e)^2$, not $\sigma(1-\sigma)$"
+    ),
+    expected=SpecialValues(
+        at_infinities=(0.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(0.5, 0.5),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.sigmoid(t),
+        at_infinities=(0.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(0.5, 0.5),
+    ),
     compute_dtype=np.float64,
 )
 def sigmoid(x):
@@ -44,6 +59,12 @@ def sigmoid(x):
         Input.
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        The values in :math:`[0, 1]` (0 and 1 only where they are the correctly rounded value).
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -89,12 +110,37 @@ def _sigmoid_symbolic():
         pytorch=FrameworkName("torch.nn.LogSigmoid"), keras=FrameworkName("keras.activations.log_sigmoid"),
         jax=FrameworkName("jax.nn.log_sigmoid"), tensorflow=FrameworkName("tf.math.log_sigmoid"),
     ),
+    book=BookPlace("classic", 20),
+    stable_form=r"$\min(x, 0) - \operatorname{log1p}(e^{-\vert x\vert})$; derivative $\sigma(-x)$",
+    expected=SpecialValues(
+        at_infinities=(-np.inf, 0.0, np.nan),
+        derivative_at_infinities=(1.0, 0.0, np.nan),
+        at_signed_zeros=(-0.6931471805599453, -0.6931471805599453),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.logsigmoid(t),
+        at_infinities=(-np.inf, 0.0, np.nan),
+        derivative_at_infinities=(1.0, 0.0, np.nan),
+        at_signed_zeros=(-0.6931471805599453, -0.6931471805599453),
+    ),
     compute_dtype=np.float64,
 )
 def logsigmoid(x):
     r"""Logarithm of the sigmoid.
 
     .. math:: \log\sigma(x) = -\log(1 + e^{-x}) = -\operatorname{softplus}(-x)
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`\log\sigma(x) \le 0`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -127,12 +173,40 @@ def _logsigmoid_symbolic():
         pytorch=FrameworkName("torch.nn.Tanh"), keras=FrameworkName("keras.activations.tanh"),
         jax=FrameworkName("jax.numpy.tanh"), tensorflow=FrameworkName("tf.math.tanh"),
     ),
+    book=BookPlace("classic", 30),
+    stable_form=(
+        r"`np.tanh`; derivative $1-\tanh^2$ for $\vert x\vert < 0.625$, $4e/(1+e)^2$ with $e = e^{-2\vert "
+        r"x\vert}$ beyond"
+    ),
+    expected=SpecialValues(
+        at_infinities=(-1.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.tanh(t),
+        at_infinities=(-1.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+    ),
     compute_dtype=np.float64,
 )
 def tanh(x):
     r"""Hyperbolic tangent.
 
     .. math:: \tanh(x) = \frac{e^x - e^{-x}}{e^x + e^{-x}} = 2\sigma(2x) - 1
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values in :math:`[-1, 1]`. Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -169,12 +243,45 @@ def _tanh_symbolic():
         pytorch=FrameworkName("torch.nn.Softsign"), keras=FrameworkName("keras.activations.softsign"),
         jax=FrameworkName("jax.nn.soft_sign"), tensorflow=FrameworkName("tf.nn.softsign"),
     ),
+    book=BookPlace("variants", 160),
+    stable_form=(
+        r"$x/(1+\vert x\vert)$ with $\pm\infty$ clipped to the largest float, so the limit is $\pm 1$, "
+        r"not NaN"
+    ),
+    expected=SpecialValues(
+        at_infinities=(-1.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.softsign(t),
+        at_infinities=(np.nan, np.nan, np.nan),
+        derivative_at_infinities=(np.nan, np.nan, np.nan),
+        at_signed_zeros=(-0.0, 0.0),
+        differences=(
+            "At -inf and +inf PyTorch computes inf/inf and returns NaN, for the value and the derivative; "
+            "actlib returns the limits, -1 and 1, and 0 for the derivative."
+        ),
+    ),
     compute_dtype=np.float64,
 )
 def softsign(x):
     r"""Softsign, a rational squashing function (:math:`\pm 1` at :math:`\pm\infty`, where PyTorch gives NaN).
 
     .. math:: \operatorname{softsign}(x) = \frac{x}{1 + |x|}
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`x/(1 + |x|)` in :math:`[-1, 1]`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -215,12 +322,39 @@ def _softsign_symbolic():
         pytorch=FrameworkName("torch.nn.Hardsigmoid"), keras=FrameworkName("keras.activations.hard_sigmoid"),
         jax=FrameworkName("jax.nn.hard_sigmoid"), tensorflow=FrameworkName(None),
     ),
+    book=BookPlace("variants", 130),
+    stable_form=r"`relu6(x + 3) / 6`, two roundings (at most 1.2 ULP)",
+    expected=SpecialValues(
+        at_infinities=(0.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, 0.0),
+        at_signed_zeros=(0.5, 0.5),
+        kink_derivatives=(KinkDerivative(-3.0, 0.0), KinkDerivative(3.0, 0.0),),
+    ),
+    pytorch_recorded=PytorchRecord(
+        lambda torch, t: torch.nn.functional.hardsigmoid(t),
+        at_infinities=(0.0, 1.0, np.nan),
+        derivative_at_infinities=(0.0, 0.0, 0.0),
+        at_signed_zeros=(0.5, 0.5), kink_derivatives=(0.0, 0.0),
+    ),
 )
 def hardsigmoid(x, *, out=None):
     r"""Hard sigmoid: a piecewise-linear sigmoid.
 
     .. math:: \operatorname{hardsigmoid}(x) = \min\left(\max\left(\frac{x}{6} + \frac12, 0\right), 1\right)
        = \frac{\operatorname{relu6}(x + 3)}{6}
+
+    Parameters
+    ----------
+    x : array_like
+        Input. float16, float32 and float64 keep their dtype; integers and bools are computed in float64.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into (``out=x`` works in place).
+
+    Returns
+    -------
+    ndarray
+        The values :math:`\operatorname{relu6}(x + 3)/6` in :math:`[0, 1]`.
+        Of the dtype of ``x`` (``out`` if given; a NumPy scalar for 0-d input).
 
     Notes
     -----
@@ -248,110 +382,3 @@ def _hardsigmoid_derivative(x):
 def _hardsigmoid_symbolic():
     sp = _sp()
     return sp.Min(sp.Max(_x() / 6 + sp.Rational(1, 2), 0), 1)
-
-
-@activation(
-    Properties(
-        range="(-inf, inf)", monotonic=True, smoothness="inf", zero_centred=True, bounded_below=False,
-        bounded_above=False, self_gated=False, switch_points=(1.0,), paper=None, family="shrinkage",
-        pytorch=FrameworkName("torch.nn.Tanhshrink"), keras=FrameworkName("keras.activations.tanh_shrink"),
-        jax=FrameworkName(None), tensorflow=FrameworkName(None),
-    ),
-    compute_dtype=np.float64,
-)
-def tanhshrink(x):
-    r"""Tanh shrinkage: the input minus its tanh.
-
-    .. math:: \operatorname{tanhshrink}(x) = x - \tanh x
-
-    Notes
-    -----
-    The derivative is :math:`\tanh^2 x`. Near 0 the difference cancels: :math:`x - \tanh x \approx x^3/3`,
-    and the naive difference is wrong in every bit for :math:`|x| < 10^{-8}`. For :math:`|x| < 1` the odd
-    Taylor series is summed; beyond, :math:`|x| - \tanh|x| = (|x| - 1) + 2e/(1 + e)` with
-    :math:`e = e^{-2|x|}` adds two positive terms (``|x| - 1`` is exact), so nothing cancels.
-
-    Examples
-    --------
-    >>> float(tanhshrink(1e-5))
-    3.333333333200001e-16
-    """
-    return _tanhshrink(x)
-
-
-_TANHSHRINK_SWITCH = 1.0
-
-
-@tanhshrink.defnarrow
-def _tanhshrink_narrow(x):
-    # x - tanh(x) cancels about log2(3 / x**2) bits of float64's 53: at |x| >= 2**-10 that leaves 32, more
-    # than float32 needs; below, x**3 (1/3 - 2 x**2 / 15) leaves out a relative 0.16 x**4 < 2**-42
-    difference = x - np.tanh(x)
-    square = x * x
-    series = (1.0 / 3.0 - (2.0 / 15.0) * square) * square * x
-    # x != 0 keeps x - tanh(x) = +0 at x = -0, as the float64 kernel and PyTorch
-    return _stable.select((np.abs(x) < 2.0**-10) & (x != 0), series, difference)
-
-
-def _tanhshrink(x):
-    small = np.abs(x) < _TANHSHRINK_SWITCH
-    magnitude = np.abs(x)
-    e = np.exp(-2.0 * _stable.at_most(magnitude, _stable.SATURATED))
-    result = np.copysign((magnitude - 1.0) + 2.0 * e / (1.0 + e), x)
-    if np.any(small):
-        result[small] = _tanhshrink_series(x[small])
-    return result
-
-
-with mpmath.workdps(40):
-    _THIRD_HI, _THIRD_LO = _stable.dd_constant(mpmath.mpf(1) / 3)
-
-
-def _tanhshrink_series(x):
-    """``x^3 (1/3 + u R(u))``, ``u = x^2``, with the cube and the leading 1/3 carried as double-doubles,
-    so only the final addition rounds at full weight."""
-    square, square_error = _stable.two_prod(x, x)
-    cube, cube_error = _stable.two_prod(x, square)
-    cube_error = cube_error + x * square_error
-    lead, lead_error = _stable.two_prod(cube, np.float64(_THIRD_HI))
-    rest = cube * (_THIRD_LO + square * _tanh_series_tail(square)) + cube_error * _THIRD_HI
-    return lead + (lead_error + rest)
-
-
-def _tanh_series_coefficients(count: int) -> tuple[float, ...]:
-    # x - tanh(x) = sum_{n>=2} -2^(2n)(2^(2n)-1) B_(2n) / (2n)! x^(2n-1): coefficients of x^3, x^5, ...
-    import mpmath
-
-    with mpmath.workdps(40):
-        out = []
-        for n in range(2, 2 + count):
-            c = -(2 ** (2 * n)) * (2 ** (2 * n) - 1) * mpmath.bernoulli(2 * n) / mpmath.factorial(2 * n)
-            out.append(float(c))
-        return tuple(out)
-
-
-# x - tanh x = x^3/3 - 2x^5/15 + ...; the series in x^2 converges for |x| < pi/2 with ratio (2x/pi)^2,
-# so 60 terms reach 1e-17 relative at |x| = 1.
-_TANHSHRINK_SERIES = _tanh_series_coefficients(60)
-
-
-def _tanh_series_tail(u):
-    """``R(u)`` with ``x - tanh x = x^3 (1/3 + u R(u))``: the series after its first term (Horner)."""
-    total = np.zeros_like(u)
-    for c in _TANHSHRINK_SERIES[:0:-1]:
-        total = total * u + c
-    return total
-
-
-@tanhshrink.defderivative
-def _tanhshrink_derivative(x):
-    t = np.tanh(x)
-    return t * t
-
-
-@tanhshrink.defsymbolic
-def _tanhshrink_symbolic():
-    sp = _sp()
-    x = _x()
-    return x - sp.tanh(x)
-

@@ -18,6 +18,7 @@ See benchmarks/README.md for what the columns mean.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import os
 import platform
@@ -90,40 +91,15 @@ TEXTBOOK: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def torch_functions(torch: Any) -> dict[str, Callable[[Any], Any]]:
-    """name -> function of a tensor; ``swish`` maps to SiLU (PyTorch has no separate swish)."""
-    F = torch.nn.functional
-    prelu_weight = {
-        torch.float32: torch.tensor([0.25], dtype=torch.float32),
-        torch.float64: torch.tensor([0.25], dtype=torch.float64),
+    """name -> function of a tensor: each entry's PyTorch counterpart (``f.info.pytorch_recorded.call``, with
+    PyTorch's defaults); swish, which PyTorch lacks, is timed against ``F.silu``, its case beta = 1."""
+    found = {
+        name: functools.partial(f.info.pytorch_recorded.call, torch)
+        for name, f in actlib.ACTIVATIONS.items() if f.info.pytorch_recorded is not None
     }
-    return {
-        "relu": F.relu,
-        "sigmoid": torch.sigmoid,
-        "logsigmoid": F.logsigmoid,
-        "tanh": torch.tanh,
-        "softmax": lambda t: F.softmax(t, dim=-1),
-        "log_softmax": lambda t: F.log_softmax(t, dim=-1),
-        "leaky_relu": F.leaky_relu,
-        "prelu": lambda t: F.prelu(t, prelu_weight[t.dtype]),
-        "rrelu": lambda t: F.rrelu(t, training=False),
-        "elu": F.elu,
-        "selu": F.selu,
-        "celu": F.celu,
-        "gelu": F.gelu,
-        "silu": F.silu,
-        "swish": F.silu,
-        "mish": F.mish,
-        "relu6": F.relu6,
-        "hardtanh": F.hardtanh,
-        "hardsigmoid": F.hardsigmoid,
-        "hardswish": F.hardswish,
-        "softplus": F.softplus,  # beta=1, threshold=20
-        "softsign": F.softsign,
-        "tanhshrink": F.tanhshrink,
-        "softshrink": F.softshrink,
-        "hardshrink": F.hardshrink,
-        "threshold": lambda t: F.threshold(t, 0.0, 0.0),
-    }
+    if "swish" in actlib.ACTIVATIONS:
+        found["swish"] = torch.nn.functional.silu
+    return found
 
 
 # --- targets ---------------------------------------------------------------------------------------

@@ -1,9 +1,18 @@
 """Shared fixtures: the registry as test parameters."""
 
+import importlib
+import os
+
 import numpy as np
 import pytest
 
 import actlib
+
+# Modules to import before the registry is read (comma-separated): tests/test_one_entry.py runs the suite
+# with tests.example_activation registered, to show that a new entry is picked up with no other edit.
+EXAMPLE_MODULES = [m for m in os.environ.get("ACTLIB_EXAMPLE_MODULES", "").split(",") if m]
+for _module in EXAMPLE_MODULES:
+    importlib.import_module(_module)
 
 ALL = list(actlib.ACTIVATIONS)
 ELEMENTWISE = [name for name, fn in actlib.ACTIVATIONS.items() if fn.info.properties.elementwise]

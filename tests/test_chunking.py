@@ -1,4 +1,4 @@
-"""Chunked evaluation (``actlib._core.CHUNK``) is invisible: the same bits as one call on the whole array.
+"""Chunked evaluation (``actlib.evaluation.CHUNK``) is invisible: the same bits as one call on the whole array.
 
 Also: the branch-free kernels of the cheap rectifiers give the bits of their textbook ``np.where`` form.
 """
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import actlib
-from actlib import _core
+from actlib import evaluation
 
 from .conftest import ELEMENTWISE, FLOATS
 
@@ -39,8 +39,8 @@ def unchunked(monkeypatch):
 
     def call(fn, *args, **kwargs):
         with monkeypatch.context() as m:
-            m.setattr(_core, "CHUNK", 10**12)
-            m.setattr(_core, "OUT_CHUNK", 10**12)
+            m.setattr(evaluation, "CHUNK", 10**12)
+            m.setattr(evaluation, "OUT_CHUNK", 10**12)
             return fn(*args, **kwargs)
 
     return call
@@ -48,8 +48,8 @@ def unchunked(monkeypatch):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(_core, "CHUNK", SMALL_CHUNK)
-    monkeypatch.setattr(_core, "OUT_CHUNK", 2 * SMALL_CHUNK)  # kernels that write into out=
+    monkeypatch.setattr(evaluation, "CHUNK", SMALL_CHUNK)
+    monkeypatch.setattr(evaluation, "OUT_CHUNK", 2 * SMALL_CHUNK)  # kernels that write into out=
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -129,7 +129,7 @@ def test_array_parameters_and_random_draws_are_not_chunked(small_chunks):
 def test_peak_memory_of_a_large_call_is_the_output_plus_a_chunk():
     import tracemalloc
 
-    x = np.random.default_rng(0).standard_normal(40 * _core.CHUNK).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal(40 * evaluation.CHUNK).astype(np.float32)
     for name in ELEMENTWISE:
         fn = actlib.ACTIVATIONS[name]
         tracemalloc.start()
@@ -175,7 +175,7 @@ def test_softmax_in_blocks_of_slices_is_bitwise_equal(name, shape, axis, dtype, 
 def test_peak_memory_of_a_large_softmax_is_the_output_plus_a_block(name):
     import tracemalloc
 
-    x = np.random.default_rng(0).standard_normal((40 * _core.CHUNK // 100, 100)).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((40 * evaluation.CHUNK // 100, 100)).astype(np.float32)
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()

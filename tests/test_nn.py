@@ -84,7 +84,7 @@ def test_backward_through_rrelu_uses_the_slopes_it_drew():
     model = MLP([3, 5, 4, 3], activation="rrelu", rng=np.random.default_rng(4))
     model.training = True
     _gradient_check(model, seed=11)
-    drawn = model._drawn_slopes[0]
+    drawn = model.drawn[0]["slopes"]
     assert drawn.shape == model.pre_activations[0].shape and np.unique(drawn).size == drawn.size
 
 
@@ -115,7 +115,7 @@ def test_eval_call_inside_training_does_not_change_the_mode():
     model = MLP([2, 8, 3], activation="relu", batch_norm=True, rng=np.random.default_rng(0))
     train(model, data.x_train, data.y_train, optimizer=SGD(0.1), epochs=3,
           on_epoch=lambda epoch, m: m.accuracy(data.x_test, data.y_test),
-          on_step=lambda m: modes.append(m._training_pass))
+          on_step=lambda m: modes.append(m.training_pass))
     assert modes == [True, True, True] and model.training is False
 
 

@@ -1,139 +1,121 @@
-"""±inf and NaN: what PyTorch returns, and where actlib deliberately returns the mathematical limit instead.
+"""±inf, NaN, signed zeros and kinks: each entry's own expectations (``f.info.expected``), in every dtype.
 
-The table was recorded with PyTorch 2.13.0 (CPU, float64) by evaluating each torch.nn.functional
-counterpart at [-inf, inf, nan] and its autograd derivative one element at a time; the script is
-kept in the comment at the end of this file. Tests never import torch.
+What PyTorch returns is a separate record in each entry (``f.info.pytorch_recorded``), checked against
+torch itself in test_pytorch_records.py; here it is only compared with actlib's expectations, so that
+every difference is one the entry explains.
 """
+
+import math
 
 import numpy as np
 import pytest
 
 import actlib
 
-from .conftest import FLOATS
+from .conftest import ALL, ELEMENTWISE, FLOATS, VECTOR
 
-INF, NAN = np.inf, np.nan
+SPECIAL = np.array([-np.inf, np.inf, np.nan])
 
-PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN = {
-    'relu': ([0.0, INF, NAN], [0.0, 1.0, 1.0]),
-    'sigmoid': ([0.0, 1.0, NAN], [0.0, 0.0, NAN]),
-    'logsigmoid': ([-INF, 0.0, NAN], [1.0, 0.0, NAN]),
-    'tanh': ([-1.0, 1.0, NAN], [0.0, 0.0, NAN]),
-    'leaky_relu': ([-INF, INF, NAN], [0.01, 1.0, 0.01]),
-    'prelu': ([-INF, INF, NAN], [0.25, 1.0, 0.25]),
-    'rrelu': ([-INF, INF, NAN], [0.22916666666666666, 1.0, 0.22916666666666666]),
-    'elu': ([-1.0, INF, NAN], [0.0, 1.0, 1.0]),
-    'selu': ([-1.7580993408473766, INF, NAN], [0.0, 1.0507009873554805, 1.0507009873554805]),
-    'celu': ([-1.0, INF, NAN], [0.0, 1.0, 1.0]),
-    'gelu': ([NAN, INF, NAN], [NAN, NAN, NAN]),
-    'silu': ([NAN, INF, NAN], [NAN, NAN, NAN]),
-    'swish': ([NAN, INF, NAN], [NAN, NAN, NAN]),
-    'mish': ([NAN, INF, NAN], [NAN, NAN, NAN]),
-    'relu6': ([0.0, 6.0, NAN], [0.0, 0.0, 1.0]),
-    'hardtanh': ([-1.0, 1.0, NAN], [0.0, 0.0, 1.0]),
-    'hardsigmoid': ([0.0, 1.0, NAN], [0.0, 0.0, 0.0]),
-    'hardswish': ([NAN, INF, NAN], [0.0, 1.0, 1.0]),
-    'softplus': ([0.0, INF, NAN], [0.0, 1.0, NAN]),
-    'softsign': ([NAN, NAN, NAN], [NAN, NAN, NAN]),
-    'tanhshrink': ([-INF, INF, NAN], [1.0, 1.0, NAN]),
-    'softshrink': ([-INF, INF, NAN], [1.0, 1.0, 1.0]),
-    'hardshrink': ([-INF, INF, NAN], [1.0, 1.0, 1.0]),
-    'threshold': ([0.0, INF, NAN], [0.0, 1.0, 1.0]),
-}
 
-#: Where PyTorch computes inf/inf or inf*0 and returns NaN, actlib returns the limit: the value is
-#: defined, and a NaN would poison a whole training run. (name, index into [-inf, inf, nan], value)
-DELIBERATE_DIFFERENCES = {
-    ("gelu", 0): 0.0, ("silu", 0): 0.0, ("swish", 0): 0.0, ("mish", 0): 0.0, ("hardswish", 0): 0.0,
-    ("softsign", 0): -1.0, ("softsign", 1): 1.0,
-    # PyTorch rounds scale * alpha twice; actlib's -scale*alpha is the correctly rounded value (mpmath)
-    ("selu", 0): -1.7580993408473768,
-}
+def expected(name):
+    return actlib.ACTIVATIONS[name].info.expected
 
-#: The derivative's limits at -inf and +inf, which actlib returns for every elementwise function.
-DERIVATIVE_LIMITS = {
-    "relu": (0, 1), "sigmoid": (0, 0), "logsigmoid": (1, 0), "tanh": (0, 0), "leaky_relu": (0.01, 1),
-    "prelu": (0.25, 1), "rrelu": (11 / 48, 1), "elu": (0, 1), "selu": (0, 1.0507009873554805), "celu": (0, 1),
-    "gelu": (0, 1), "silu": (0, 1), "swish": (0, 1), "mish": (0, 1), "relu6": (0, 0), "hardtanh": (0, 0),
-    "hardsigmoid": (0, 0), "hardswish": (0, 1), "softplus": (0, 1), "softsign": (0, 0), "tanhshrink": (1, 1),
-    "softshrink": (1, 1), "hardshrink": (1, 1), "threshold": (0, 1),
-}
 
-SPECIAL = np.array([-INF, INF, NAN])
+def assert_same(got, want, what):
+    """Equal values, NaN where NaN is expected, and the same sign of every zero."""
+    got, want = np.asarray(got), np.asarray(want, dtype=got.dtype)
+    np.testing.assert_array_equal(got, want, err_msg=what)
+    numbers = ~np.isnan(want)
+    assert np.signbit(got[numbers]).tolist() == np.signbit(want[numbers]).tolist(), f"{what}: signs of zeros"
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_every_elementwise_entry_declares_its_special_values(name):
+    e = expected(name)
+    assert e.at_infinities is not None and e.derivative_at_infinities is not None and e.at_signed_zeros is not None
+    assert not e.rows
+
+
+@pytest.mark.parametrize("name", VECTOR)
+def test_every_vector_entry_declares_special_rows(name):
+    assert expected(name).rows and expected(name).at_infinities is None
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("name", list(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN))
-def test_values_at_infinity_and_nan_match_pytorch_or_the_documented_limit(name, dtype):
-    fn = actlib.ACTIVATIONS[name]
-    expected = np.array(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN[name][0])
-    for (diff_name, index), value in DELIBERATE_DIFFERENCES.items():
-        if diff_name == name:
-            expected[index] = value
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_values_at_infinity_and_nan_are_the_declared_ones(name, dtype):
     with np.errstate(all="raise", under="ignore"):
-        got = fn(SPECIAL.astype(dtype))
+        got = actlib.ACTIVATIONS[name](SPECIAL.astype(dtype))
     assert got.dtype == dtype
-    np.testing.assert_array_equal(got, expected.astype(dtype))
-
-
-#: f(-0.0) and f(+0.0) in PyTorch 2.13.0 (float64 and float32 agree), recorded like the table above with
-#: t = torch.tensor([-0.0, 0.0]). The sign of a zero result is part of the value.
-PYTORCH_2_13_AT_SIGNED_ZEROS = {
-    "relu": (-0.0, 0.0), "sigmoid": (0.5, 0.5), "logsigmoid": (-0.6931471805599453, -0.6931471805599453),
-    "tanh": (-0.0, 0.0), "leaky_relu": (-0.0, 0.0), "prelu": (-0.0, 0.0), "rrelu": (-0.0, 0.0), "elu": (-0.0, 0.0),
-    "selu": (-0.0, 0.0), "celu": (-0.0, 0.0), "gelu": (-0.0, 0.0), "silu": (-0.0, 0.0), "swish": (-0.0, 0.0),
-    "mish": (-0.0, 0.0), "relu6": (-0.0, 0.0), "hardtanh": (-0.0, 0.0), "hardsigmoid": (0.5, 0.5),
-    "hardswish": (-0.0, 0.0), "softplus": (0.6931471805599453, 0.6931471805599453), "softsign": (-0.0, 0.0),
-    "tanhshrink": (0.0, 0.0), "softshrink": (-0.0, 0.0), "hardshrink": (0.0, 0.0), "threshold": (0.0, 0.0),
-}
+    assert_same(got, expected(name).at_infinities, f"{name} at -inf, inf, nan")
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("name", list(PYTORCH_2_13_AT_SIGNED_ZEROS))
-def test_signed_zeros_give_what_pytorch_gives_in_every_dtype(name, dtype):
-    """float16 and float32 may take another kernel than float64 (``defnarrow``); at +-0 all agree with PyTorch."""
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_signed_zeros_give_the_declared_values_in_every_dtype(name, dtype):
+    """float16 and float32 may take another kernel than float64 (``defnarrow``); at +-0 all agree."""
     got = actlib.ACTIVATIONS[name](np.array([-0.0, 0.0], dtype))
-    expected = np.array(PYTORCH_2_13_AT_SIGNED_ZEROS[name], dtype)
-    np.testing.assert_array_equal(got, expected)
-    assert np.signbit(got).tolist() == np.signbit(expected).tolist(), f"{name}: signs of the zeros"
+    assert_same(got, expected(name).at_signed_zeros, f"{name} at -0.0, +0.0")
 
 
-@pytest.mark.parametrize("name", list(DERIVATIVE_LIMITS))
-def test_derivative_at_infinity_is_the_limit_and_nan_stays_nan(name):
-    fn = actlib.ACTIVATIONS[name]
-    with np.errstate(all="raise", under="ignore"):
-        got = fn.derivative(SPECIAL)
-    np.testing.assert_allclose(got[:2], DERIVATIVE_LIMITS[name], rtol=1e-15)
-    if name not in {"relu", "leaky_relu", "prelu", "rrelu", "relu6", "hardtanh", "hardsigmoid", "hardswish",
-                    "softshrink", "hardshrink", "threshold", "elu", "selu", "celu"}:
-        assert np.isnan(got[2])
-
-
-def test_every_elementwise_function_is_in_the_tables():
-    elementwise = {n for n, f in actlib.ACTIVATIONS.items() if f.info.properties.elementwise}
-    assert elementwise == set(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN) == set(DERIVATIVE_LIMITS)
-    assert elementwise == set(PYTORCH_2_13_AT_SIGNED_ZEROS)
-
-
-@pytest.mark.parametrize(
-    ("x", "softmax_expected", "log_softmax_expected"),
-    [
-        ([INF, 0.0], [NAN, NAN], [NAN, NAN]),
-        ([-INF, -INF], [NAN, NAN], [NAN, NAN]),
-        ([-INF, 0.0], [0.0, 1.0], [-INF, 0.0]),
-        ([NAN, 0.0], [NAN, NAN], [NAN, NAN]),
-    ],
-)
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_softmax_special_values_match_pytorch(x, softmax_expected, log_softmax_expected, dtype):
-    # recorded with torch.softmax / torch.log_softmax 2.13.0 along dim -1
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_derivative_at_infinity_is_the_limit_and_at_nan_the_declared_value(name, dtype):
     with np.errstate(all="raise", under="ignore"):
-        np.testing.assert_array_equal(actlib.softmax(np.array(x, dtype)), np.array(softmax_expected, dtype))
-        np.testing.assert_array_equal(actlib.log_softmax(np.array(x, dtype)), np.array(log_softmax_expected, dtype))
+        got = actlib.ACTIVATIONS[name].derivative(SPECIAL.astype(dtype))
+    assert_same(got, expected(name).derivative_at_infinities, f"{name}' at -inf, inf, nan")
 
 
-# The recording script (run with PyTorch 2.13.0 installed):
-#   t = torch.tensor([-inf, inf, nan], dtype=torch.float64)
-#   for name, f in counterparts.items():   # F.relu, torch.sigmoid, F.logsigmoid, ..., F.silu for swish
-#       values = f(t).tolist()
-#       grads = [torch.autograd.grad(f(t[i:i+1].clone().requires_grad_()).sum(), ...)[0].item() for i in range(3)]
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", VECTOR)
+def test_special_rows_give_the_declared_rows(name, dtype):
+    for row, want in expected(name).rows:
+        with np.errstate(all="raise", under="ignore"):
+            got = actlib.ACTIVATIONS[name](np.array(row, dtype))
+        assert_same(got, np.array(want, dtype), f"{name}{row}")
+
+
+def _differs(actlib_values, recorded_values):
+    return any(
+        not ((math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b)))
+        for a, b in zip(actlib_values, recorded_values, strict=True)
+    )
+
+
+def _differences_from_pytorch(name):
+    info = actlib.ACTIVATIONS[name].info
+    record, own = info.pytorch_recorded, info.expected
+    found = []
+    for field in ("at_infinities", "derivative_at_infinities", "at_signed_zeros"):
+        if getattr(record, field) is not None and _differs(getattr(own, field), getattr(record, field)):
+            found.append(field)
+    defaults = [k.derivative for k in own.kink_derivatives if not k.params]
+    if record.kink_derivatives and _differs(defaults, record.kink_derivatives):
+        found.append("kink_derivatives")
+    for (row, want), (recorded_row, recorded) in zip(own.rows, record.rows, strict=False):
+        assert row == recorded_row, f"{name}: the recorded rows are the first expected rows, in order"
+        if _differs(want, recorded):
+            found.append(f"rows {row}")
+    return found
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if actlib.ACTIVATIONS[n].info.pytorch_recorded is not None])
+def test_every_difference_from_pytorch_is_explained_and_no_explanation_is_stale(name):
+    record = actlib.ACTIVATIONS[name].info.pytorch_recorded
+    found = _differences_from_pytorch(name)
+    if found:
+        assert record.differences, f"{name} differs from PyTorch in {found} without saying why"
+    else:
+        assert not record.differences, f"{name} agrees with PyTorch everywhere, but its record explains a difference"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_pytorch_record_exists_exactly_for_the_functions_pytorch_has(name):
+    info = actlib.ACTIVATIONS[name].info
+    assert (info.pytorch_recorded is None) == (info.properties.pytorch.name is None), name
+
+
+@pytest.mark.parametrize("name", [n for n in ELEMENTWISE if actlib.ACTIVATIONS[n].info.pytorch_recorded is not None])
+def test_a_record_has_one_kink_derivative_per_kink(name):
+    info = actlib.ACTIVATIONS[name].info
+    assert len(info.pytorch_recorded.kink_derivatives) == len(info.properties.kinks)
