@@ -62,12 +62,17 @@ class Properties:
 
 @dataclass
 class ActivationInfo:
-    """The registry entry behind ``f.info``: name, parameters with defaults, properties."""
+    """The registry entry behind ``f.info``: name, parameters with defaults, properties.
+
+    ``parameter_cases`` are the parameter values other than the defaults that the accuracy, warning and
+    chunking tests run over, each a dict of keyword arguments (typical and extreme values).
+    """
 
     name: str
     parameters: dict[str, Any]
     properties: Properties
     compute_dtype: np.dtype | None = None
+    parameter_cases: tuple[dict[str, Any], ...] = ()
 
 
 # --- parameter checks -------------------------------------------------------------------------
@@ -299,6 +304,7 @@ def activation(
     chunk_scale: float = 1.0,
     slices_along: str | None = None,
     register: bool = True,
+    parameter_cases: tuple[dict[str, Any], ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it.
 
@@ -320,6 +326,9 @@ def activation(
     parameter in ``slices_along``, and large inputs are evaluated on blocks of whole slices
     (:func:`_in_slices`). A kernel with a keyword ``out`` may write its result there: it then gets an array
     of its input's shape and dtype that does not overlap the input, and returns it.
+
+    ``parameter_cases`` lists parameter values worth testing besides the defaults (``f.info.parameter_cases``);
+    each must pass the parameter checks, which is verified when the function is defined.
     """
     checks = dict(checks or {})
     compute = None if compute_dtype is None else np.dtype(compute_dtype)
@@ -383,7 +392,10 @@ def activation(
             return evaluate(kernel, takes_out, array, params, out)
 
         public.__signature__ = public_signature  # type: ignore[attr-defined]
-        public.info = ActivationInfo(name, defaults, properties, compute)  # type: ignore[attr-defined]
+        public.info = ActivationInfo(  # type: ignore[attr-defined]
+            name, defaults, properties, compute, tuple(dict(case) for case in parameter_cases))
+        for case in parameter_cases:
+            bind(0.0, (), case)  # a declared case with a bad value fails here, naming the function
         public._bind = bind  # type: ignore[attr-defined]
         public._compute = compute  # type: ignore[attr-defined]
 

@@ -93,8 +93,12 @@ def _spacing(value: float, dtype: np.dtype) -> float:
     return float(np.spacing(dtype.type(magnitude)))
 
 
-def reference(f: Callable[[Any], Any], x: float, dtype: Any) -> mpmath.mpf:
-    """Evaluate ``f`` at the exact binary value ``x`` until two precisions agree to 2**-20 ULP of ``dtype``."""
+def reference(f: Callable[[Any], Any], x: float, dtype: Any, scale: float = 1.0) -> mpmath.mpf:
+    """Evaluate ``f`` at the exact binary value ``x`` until two precisions agree to 2**-20 ULP of ``dtype``.
+
+    ``scale`` bounds how much a parameter stretches the argument of an exponential (``exp(beta x)``,
+    ``exp(x / alpha)``): the starting precision allows for ``e**-(scale |x|)`` below 1.
+    """
     dtype = np.dtype(dtype)
     tiny = float(np.finfo(dtype).smallest_subnormal)
     previous = None
@@ -105,7 +109,7 @@ def reference(f: Callable[[Any], Any], x: float, dtype: Any) -> mpmath.mpf:
     # Neither needs resolving below the dtype's smallest subnormal, which caps both terms.
     magnitude = abs(float(x))
     headroom = -np.log10(tiny)  # decimal digits between 1 and the smallest subnormal
-    start = 40 + min(0.4343 * magnitude, headroom)
+    start = 40 + min(0.4343 * magnitude * scale, headroom)
     if 0 < magnitude < 1:
         start += min(-3 * np.log10(magnitude), headroom)
     for dps in (int(start), *(d for d in _DPS_LADDER if d > 2 * start)):
@@ -214,30 +218,77 @@ def _worst(errors: list[float], xs: np.ndarray) -> tuple[float, float]:
     return float(errors[index]), float(xs[index])
 
 
+def case_kinks(fn: Callable[..., Any], params: dict | None = None) -> tuple[float, ...]:
+    """The kinks of ``fn`` with ``params``: its declared kinks, and, for parameters other than the defaults,
+    every point where its SymPy expression switches branch (a ``Piecewise`` condition or two arguments of a
+    ``Min``/``Max`` equal), such as the bounds of ``hardtanh(x, min_val=-2.0, max_val=0.5)``.
+
+    >>> import actlib
+    >>> case_kinks(actlib.hardtanh, {"min_val": -2.0, "max_val": 0.5})
+    (-2.0, 0.5)
+    """
+    props = fn.info.properties
+    params = {k: v for k, v in (params or {}).items() if fn.info.parameters.get(k, _MISSING) != v}
+    if not params:
+        return tuple(props.kinks)
+    import sympy as sp
+    from sympy.core.relational import Relational
+
+    x = sp.Symbol("x", real=True)
+    expr = fn.symbolic(**params)
+    points: set[float] = set()
+    for relation in expr.atoms(Relational):
+        points |= {float(v) for v in sp.solve(relation.lhs - relation.rhs, x)}
+    for extremum in expr.atoms(sp.Min, sp.Max):
+        arguments = extremum.args
+        for i, a in enumerate(arguments):
+            for b in arguments[i + 1:]:
+                points |= {float(v) for v in sp.solve(a - b, x)}
+    return tuple(sorted(points))
+
+
+_MISSING = object()
+
+
+def _argument_scale(params: dict) -> float:
+    """How far the numeric parameters can stretch an argument: the largest of 1, ``|p|`` and ``1/|p|``."""
+    values = [abs(float(v)) for v in params.values() if _is_number(v) and v != 0]
+    return max([1.0, *values, *(1 / v for v in values)])
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def measure(fn: Callable[..., Any], dtype: Any, grid: np.ndarray | None = None, params: dict | None = None,
             derivative: bool = True, skip_derivative_at: Iterable[float] = ()) -> AccuracyReport:
     """Measure the worst value and derivative error of ``fn`` over ``grid`` in ``dtype``.
 
-    The derivative is not compared at the exact kink points (``skip_derivative_at``, by default
-    ``fn.info.properties.kinks``): there its value is a convention, pinned by its own test.
+    ``params`` are keyword arguments of ``fn`` (one of its ``info.parameter_cases``, say); the reference is
+    ``fn.symbolic(**params)``. The derivative is not compared at the exact kink points (``skip_derivative_at``
+    and :func:`case_kinks`): there its value is a convention, pinned by its own test. The default grid holds
+    the kinks and switch points with their neighbouring floats.
     """
     dtype = np.dtype(dtype)
     params = dict(params or {})
     props = fn.info.properties
+    kinks = case_kinks(fn, params)
     if grid is None:
-        grid = full_range_grid(dtype, (*props.kinks, *props.switch_points))
+        grid = full_range_grid(dtype, (*props.kinks, *kinks, *props.switch_points))
     xs = np.asarray(grid, dtype=dtype)
     mp_value, mp_derivative = _mp_callables(fn.__name__, tuple(sorted(params.items())))
+    scale = _argument_scale(params)
     y = _evaluate(fn, xs, params)
-    value_errors = [ulp_error(yi, reference(mp_value, xi, dtype), dtype) for xi, yi in zip(xs, y, strict=True)]
+    value_errors = [ulp_error(yi, reference(mp_value, xi, dtype, scale), dtype) for xi, yi in zip(xs, y, strict=True)]
     value_max, value_x = _worst(value_errors, xs)
     derivative_max = derivative_x = None
     if derivative and props.elementwise:
-        kinks = set(skip_derivative_at) | set(props.kinks)
+        kinks = set(skip_derivative_at) | set(props.kinks) | {float(dtype.type(k)) for k in kinks}
         keep = np.array([float(v) not in kinks for v in xs], dtype=bool)
         dxs = xs[keep]
         dy = np.asarray(fn.derivative(dxs, **params))
-        errors = [ulp_error(di, reference(mp_derivative, xi, dtype), dtype) for xi, di in zip(dxs, dy, strict=True)]
+        errors = [ulp_error(di, reference(mp_derivative, xi, dtype, scale), dtype)
+                  for xi, di in zip(dxs, dy, strict=True)]
         derivative_max, derivative_x = _worst(errors, dxs)
     return AccuracyReport(fn.__name__, dtype.name, xs.size, value_max, value_x, derivative_max, derivative_x)
 
@@ -249,8 +300,9 @@ def worst_points(fn: Callable[..., Any], dtype: Any, grid: np.ndarray, which: st
     params = dict(params or {})
     xs = np.asarray(grid, dtype=dtype)
     mp_value, mp_derivative = _mp_callables(fn.__name__, tuple(sorted(params.items())))
+    scale = _argument_scale(params)
     target, computed = (mp_value, _evaluate(fn, xs, params)) if which == "value" else (
         mp_derivative, fn.derivative(xs, **params))
-    errors = [(float(xi), ulp_error(ci, reference(target, xi, dtype), dtype))
+    errors = [(float(xi), ulp_error(ci, reference(target, xi, dtype, scale), dtype))
               for xi, ci in zip(xs, np.asarray(computed), strict=True)]
     return sorted(errors, key=lambda pair: -pair[1])[:count]

@@ -92,6 +92,8 @@ def _relu_symbolic():
         tensorflow=FrameworkName("tf.nn.leaky_relu", "alpha=0.2"),
     ),
     checks={"negative_slope": finite},
+    parameter_cases=({"negative_slope": 0.0}, {"negative_slope": 1.0}, {"negative_slope": 10.0},
+                     {"negative_slope": -0.5}, {"negative_slope": 0.2}, {"negative_slope": 1e-30}),
 )
 def leaky_relu(x, *, negative_slope=0.01, out=None):
     r"""Leaky ReLU.
@@ -182,6 +184,7 @@ def _validate_prelu(params: dict[str, Any]) -> None:
         jax=FrameworkName(None), tensorflow=FrameworkName("tf.keras.layers.PReLU", "alpha_initializer='zeros'"),
     ),
     validate=_validate_prelu,
+    parameter_cases=({"weight": 0.0}, {"weight": 1.0}, {"weight": 10.0}, {"weight": -0.5}, {"weight": 0.1}),
 )
 def prelu(x, *, weight=0.25, out=None):
     r"""Parametric ReLU: a leaky ReLU whose negative slope is learned.
@@ -283,6 +286,8 @@ def _rrelu_slopes(x, lower, upper, training, rng, slopes):
     ),
     validate=_validate_rrelu,
     chunked=lambda params: not params["training"],  # a random draw per element: one draw for the whole array
+    parameter_cases=({"lower": 0.0, "upper": 0.0}, {"lower": 0.1, "upper": 0.3}, {"lower": 0.0, "upper": 1.0},
+                     {"lower": 1.0, "upper": 1.0}, {"lower": 2.0, "upper": 10.0}),
 )
 def rrelu(x, *, lower=1 / 8, upper=1 / 3, training=False, rng=None, slopes=None, out=None):
     r"""Randomized leaky ReLU.
@@ -435,6 +440,8 @@ def _relu6_symbolic():
     ),
     validate=_validate_hardtanh,
     single_pass=True,
+    parameter_cases=({"min_val": -2.0, "max_val": 0.5}, {"min_val": 0.0, "max_val": 6.0},
+                     {"min_val": -0.125, "max_val": -0.0625}, {"min_val": -1e30, "max_val": 1e30}),
 )
 def hardtanh(x, *, min_val=-1.0, max_val=1.0, out=None):
     r"""Hard tanh: the identity clipped to ``[min_val, max_val]``.
@@ -484,6 +491,9 @@ def _hardtanh_symbolic(min_val=-1.0, max_val=1.0):
         keras=FrameworkName(None), jax=FrameworkName(None), tensorflow=FrameworkName(None),
     ),
     checks={"threshold": finite, "value": finite},
+    parameter_cases=({"threshold": 1.0, "value": -5.0}, {"threshold": 0.5, "value": 0.5},
+                     {"threshold": -2.0, "value": -2.0}, {"threshold": 0.0, "value": -0.0},
+                     {"threshold": 1e6, "value": 0.0}, {"threshold": -1e30, "value": 7.0}),
 )
 def threshold(x, threshold=0.0, value=0.0, *, out=None):
     r"""Keep inputs above a threshold, replace the rest by a constant.
@@ -547,6 +557,7 @@ def _threshold_symbolic(threshold=0.0, value=0.0):
         tensorflow=FrameworkName(None),
     ),
     checks={"lambd": nonnegative},
+    parameter_cases=({"lambd": 0.0}, {"lambd": 2.0}, {"lambd": 0.125}, {"lambd": 1e6}),
 )
 def hardshrink(x, *, lambd=0.5):
     r"""Hard shrinkage: zero out inputs of magnitude at most ``lambd``.
@@ -589,6 +600,7 @@ def _hardshrink_symbolic(lambd=0.5):
         tensorflow=FrameworkName(None),
     ),
     checks={"lambd": nonnegative},
+    parameter_cases=({"lambd": 0.0}, {"lambd": 2.0}, {"lambd": 0.125}, {"lambd": 1e6}),
 )
 def softshrink(x, *, lambd=0.5, out=None):
     r"""Soft shrinkage (soft thresholding): move every input ``lambd`` towards zero, stopping at zero.
