@@ -37,12 +37,21 @@ def _mp_callables(name: str, params_key: tuple) -> tuple[Callable, Callable]:
     from ._core import ACTIVATIONS
 
     fn = ACTIVATIONS[name]
-    expr = fn.symbolic(**dict(params_key))
+    expr = fn.symbolic(**_exact_parameters(dict(params_key)))
     x = sp.Symbol("x", real=True)
     modules = [_HUGE_ARGUMENT_SHORTCUTS, "mpmath"]
     value = sp.lambdify(x, expr, modules=modules)
     derivative = sp.lambdify(x, sp.diff(expr, x), modules=modules)
     return value, derivative
+
+
+def _exact_parameters(params: dict) -> dict:
+    """Numeric parameters as exact SymPy rationals: the binary value the kernel receives, which mpmath then
+    holds at every precision. (A SymPy Float would reach mpmath as its 15-digit decimal: ``alpha=0.1`` would
+    be the real 1/10, and ``exp(x/alpha)`` at ``x = -40`` would differ from the kernel's by 190 ULP.)"""
+    import sympy as sp
+
+    return {k: sp.Rational(float(v)) if _is_number(v) else v for k, v in params.items()}
 
 
 # mpmath evaluates exp(1e308) exactly, which takes a tenth of a second: it needs the argument to 308
@@ -235,7 +244,7 @@ def case_kinks(fn: Callable[..., Any], params: dict | None = None) -> tuple[floa
     from sympy.core.relational import Relational
 
     x = sp.Symbol("x", real=True)
-    expr = fn.symbolic(**params)
+    expr = fn.symbolic(**_exact_parameters(params))
     points: set[float] = set()
     for relation in expr.atoms(Relational):
         points |= {float(v) for v in sp.solve(relation.lhs - relation.rhs, x)}
@@ -306,3 +315,70 @@ def worst_points(fn: Callable[..., Any], dtype: Any, grid: np.ndarray, which: st
     errors = [(float(xi), ulp_error(ci, reference(target, xi, dtype, scale), dtype))
               for xi, ci in zip(xs, np.asarray(computed), strict=True)]
     return sorted(errors, key=lambda pair: -pair[1])[:count]
+
+
+# --- softmax and log_softmax: Jacobians and vector-Jacobian products ---------------------------------------
+
+
+def jacobian_reference(name: str, row: np.ndarray) -> list[list[mpmath.mpf]]:
+    """The exact Jacobian of ``softmax`` or ``log_softmax`` at the float row ``row``, from mpmath.
+
+    The probabilities are ``exp(x_j - max)`` over their sum; the entries ``y_i (delta_ij - y_j)`` and
+    ``delta_ij - y_j`` are formed directly, at a precision that resolves ``1 - y_j`` down to the smallest
+    subnormal (the spread of the row in decimal digits, up to 400 more than the 40 kept).
+    """
+    values = [float(v) for v in row]
+    finite = [v for v in values if np.isfinite(v)]
+    spread = max(finite) - min(finite) if finite else 0.0
+    with mpmath.workdps(40 + int(min(0.4343 * spread, 400))):
+        peak = mpmath.mpf(max(values))
+        e = [_exp(mpmath.mpf(v) - peak) for v in values]
+        total = mpmath.fsum(e)
+        y = [v / total for v in e]
+        n = len(values)
+        if name == "softmax":
+            return [[y[i] * ((1 if i == j else 0) - y[j]) for j in range(n)] for i in range(n)]
+        return [[(1 if i == j else 0) - y[j] for j in range(n)] for i in range(n)]
+
+
+@dataclass
+class JacobianReport:
+    """Worst error of ``f.jacobian`` and of ``f.vjp`` with one-hot gradients over a set of rows."""
+
+    name: str
+    dtype: str
+    rows: int
+    jacobian_max_ulp: float
+    jacobian_worst_row: tuple
+    vjp_max_ulp: float
+    vjp_worst_row: tuple
+
+
+def measure_jacobian(fn: Callable[..., Any], dtype: Any, rows: Iterable[Iterable[float]]) -> JacobianReport:
+    """Measure ``fn.jacobian(row)`` and ``fn.vjp(row, one_hot_k)`` (row k of the Jacobian) against mpmath.
+
+    >>> import actlib
+    >>> report = measure_jacobian(actlib.softmax, np.float64, [[-86.7388, 0.0], [1.0, -3.0, 2.5]])
+    >>> bool(report.jacobian_max_ulp <= 4 and report.vjp_max_ulp <= 4)
+    True
+    """
+    dtype = np.dtype(dtype)
+    jacobian_worst = (0.0, ())
+    vjp_worst = (0.0, ())
+    count = 0
+    for raw in rows:
+        row = np.asarray(raw, dtype=dtype)
+        count += 1
+        exact = jacobian_reference(fn.__name__, row)
+        computed = np.asarray(fn.jacobian(row))
+        identity = np.eye(row.size, dtype=dtype)
+        for i in range(row.size):
+            pulled = np.asarray(fn.vjp(row, identity[i]))
+            for j in range(row.size):
+                error = ulp_error(computed[i, j], exact[i][j], dtype)
+                if error > jacobian_worst[0]:
+                    jacobian_worst = (error, tuple(float(v) for v in row))
+                error = ulp_error(pulled[j], exact[i][j], dtype)
+                if error > vjp_worst[0]:
+                    vjp_worst = (error, tuple(float(v) for v in row))
+    return JacobianReport(fn.__name__, dtype.name, count, *jacobian_worst, *vjp_worst)
