@@ -109,8 +109,13 @@ SATURATED = 1.0e5
 
 
 def scaled_argument(x: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
-    """``factor * x`` as a value and its rounding error, with ``|factor * x|`` clipped to SATURATED."""
-    limit = SATURATED / abs(factor) if factor != 0 else np.inf
+    """``factor * x`` as a value and its rounding error, with ``|factor * x|`` clipped to SATURATED.
+
+    A zero factor gives zeros, also for ``x = +-inf`` (where ``0 * x`` would be NaN).
+    """
+    if factor == 0:
+        return np.zeros_like(x), np.zeros_like(x)
+    limit = SATURATED / abs(factor)
     return two_prod(np.clip(x, -limit, limit), np.float64(factor))
 
 

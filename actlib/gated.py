@@ -123,8 +123,10 @@ def _x_sigmoid(x, z, z_error):
     y = quotient - quotient * (one_plus_error / one_plus)
     tail = z < _stable.SUBNORMAL_EXP
     if np.any(tail):
-        correction = 1.0 if z_error is None else 1.0 + z_error[tail]
-        y[tail] = _stable.scaled_exp(x[tail] * correction, z[tail])
+        # x exp(z) first: x * (1 + z_error) would overflow at x = -max (beta < 1), where the product is 0
+        y[tail] = _stable.scaled_exp(x[tail], z[tail])
+        if z_error is not None:
+            y[tail] *= 1.0 + z_error[tail]
     # the gate is positive, so the result has the sign of x; at x = -0 the correction's -0 - -0 gave +0
     return np.copysign(y, x, out=y)
 

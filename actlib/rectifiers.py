@@ -135,13 +135,20 @@ def leaky_relu(x, *, negative_slope=0.01, out=None):
 
 
 def _leaky(x, slope, out):
-    """``x`` where ``x >= 0``, else ``slope * x``, for a scalar slope."""
+    """``x`` where ``x >= 0``, else ``slope * x``, for a scalar slope (in the dtype of ``x``).
+
+    A slope of 0 gives -0.0 for every negative input, -inf included (where ``0 * x`` would be NaN). Only the
+    negative inputs are multiplied, so an overflow warning (slope > 1) means that the exact result overflows.
+    """
     if 0 < slope <= 1:
         # |slope * x| <= |x| after rounding too, so the larger of x and slope * x is the right one (also for
         # +-0, +-inf and NaN); two branch-free passes instead of np.where's unpredictable per-element branch
         result = np.multiply(x, slope, out=out)
         return np.maximum(result, x, out=result)
-    result = np.where(x >= 0, x, x * slope)
+    if slope == 0:
+        result = np.where(x < 0, x.dtype.type(-0.0), x)  # NaN stays NaN
+    else:
+        result = np.where(x >= 0, x, np.clip(x, x.dtype.type(-np.inf), x.dtype.type(0)) * slope)
     if out is None:
         return result
     np.copyto(out, result)
@@ -379,13 +386,32 @@ def _validate_hardtanh(params: dict[str, Any]) -> None:
         )
 
 
+def _nearest(dtype, value):
+    """``value`` rounded to ``dtype``; beyond its range +-inf, which is then the correctly rounded bound."""
+    with np.errstate(over="ignore"):
+        return dtype.type(value)
+
+
+def _at_most(dtype, limit):
+    """The largest value of ``dtype`` at most ``limit``, so that ``x <= limit`` and ``x > limit`` are decided
+    exactly for every ``x`` of that dtype: ``limit = 0.1`` rounds up in float32, and ``1e6`` rounds to inf in
+    float16, where ``x <= inf`` would hold for ``x = inf`` too."""
+    below = _nearest(dtype, limit)
+    return np.nextafter(below, dtype.type(-np.inf)) if float(below) > limit else below
+
+
+def _at_least(dtype, limit):
+    """The smallest value of ``dtype`` at least ``limit`` (see :func:`_at_most`)."""
+    return -_at_most(dtype, -limit)
+
+
 def _clamp(x, low, high, out=None):
-    return np.clip(x, x.dtype.type(low), x.dtype.type(high), out=out)
+    return np.clip(x, _nearest(x.dtype, low), _nearest(x.dtype, high), out=out)
 
 
 def _clamp_derivative(x, low, high):
     # PyTorch's hardtanh_backward: zero at and beyond both edges
-    return ((x > low) & (x < high)).astype(x.dtype)
+    return ((x > _at_most(x.dtype, low)) & (x < _at_least(x.dtype, high))).astype(x.dtype)
 
 
 @activation(
@@ -523,13 +549,13 @@ def threshold(x, threshold=0.0, value=0.0, *, out=None):
     >>> threshold.derivative(np.array([0.5, 1.0, 2.0]), 1.0, -5.0)
     array([0., 0., 1.])
     """
-    t, v = x.dtype.type(threshold), x.dtype.type(value)
+    t, v = _nearest(x.dtype, threshold), _nearest(x.dtype, value)
     if t == v and threshold == value and not np.signbit(v):
         # max(x, t) without np.where's per-element branch: np.clip returns x where x == t, which is t
         # itself unless t is 0, where adding +0 turns x = -0.0 into value = +0.0 (and changes nothing else)
         result = np.clip(x, t, x.dtype.type(np.inf), out=out)
         return np.add(result, x.dtype.type(0), out=result) if t == 0 else result
-    result = np.where(x <= threshold, v, x)  # NaN is kept, as in PyTorch
+    result = np.where(x <= _at_most(x.dtype, threshold), v, x)  # NaN is kept, as in PyTorch
     if out is None:
         return result
     np.copyto(out, result)
@@ -538,7 +564,7 @@ def threshold(x, threshold=0.0, value=0.0, *, out=None):
 
 @threshold.defderivative
 def _threshold_derivative(x, threshold=0.0, value=0.0):
-    return (x > threshold).astype(x.dtype)
+    return (x > _at_most(x.dtype, threshold)).astype(x.dtype)
 
 
 @threshold.defsymbolic
@@ -575,12 +601,12 @@ def hardshrink(x, *, lambd=0.5):
     array([-1. ,  0. ,  0. ,  0.7])
     """
     # written as "not |x| <= lambd" so that NaN propagates, as in PyTorch
-    return np.where(np.abs(x) <= lambd, x.dtype.type(0), x)
+    return np.where(np.abs(x) <= _at_most(x.dtype, lambd), x.dtype.type(0), x)
 
 
 @hardshrink.defderivative
 def _hardshrink_derivative(x, *, lambd=0.5):
-    return (np.abs(x) > lambd).astype(x.dtype)
+    return (np.abs(x) > _at_most(x.dtype, lambd)).astype(x.dtype)
 
 
 @hardshrink.defsymbolic
@@ -618,7 +644,7 @@ def softshrink(x, *, lambd=0.5, out=None):
     >>> softshrink(np.array([-1.0, 0.2, 0.75]))
     array([-0.5 ,  0.  ,  0.25])
     """
-    lam = x.dtype.type(lambd)
+    lam = np.minimum(_nearest(x.dtype, lambd), np.finfo(x.dtype).max)  # inf - inf would be NaN
     # x minus x clipped to [-lambd, lambd]: x -+ lambd outside (one rounding, the same subtraction as
     # x - copysign(lambd, x)) and x - x = +0 inside, which takes the sign of x, as PyTorch's zeros do; three
     # branch-free passes instead of np.where's five
@@ -629,7 +655,7 @@ def softshrink(x, *, lambd=0.5, out=None):
 
 @softshrink.defderivative
 def _softshrink_derivative(x, *, lambd=0.5):
-    return (np.abs(x) > lambd).astype(x.dtype)
+    return (np.abs(x) > _at_most(x.dtype, lambd)).astype(x.dtype)
 
 
 @softshrink.defsymbolic

@@ -45,7 +45,7 @@ def _shifted(rows, carry_error=True):
         d, d_error = _stable.two_sum(rows, -finite_peak)
         d_error = _stable.select(np.isfinite(d), d_error, 0.0)  # -inf entries have no rounding error to carry
         e = np.exp(d)
-        e *= 1.0 + d_error
+        e += e * d_error  # exp(d + d_error) to first order; e * (1 + d_error) is -0.0 where d_error < -1, exp(d) = 0
     else:
         d, d_error = rows - finite_peak, 0.0
         e = np.exp(d)
@@ -234,7 +234,7 @@ def _wide_probabilities(rows):
     d, d_error = _stable.two_sum(rows, -_stable.select(np.isfinite(peak), peak, 0.0))
     d_error = _stable.select(np.isfinite(d), d_error, 0.0)  # -inf entries have no rounding error to carry
     e = np.exp(d.astype(_WIDE))
-    e *= 1 + d_error.astype(_WIDE)  # x - max = d + d_error exactly
+    e += e * d_error.astype(_WIDE)  # x - max = d + d_error exactly
     np.put_along_axis(e, first_peak, 0, axis=-1)
     rest = np.sum(e, axis=-1, keepdims=True)
     np.put_along_axis(e, first_peak, 1, axis=-1)
