@@ -99,6 +99,9 @@ def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, e
 
 
+#: the largest float64: inputs are clipped to it where +-inf would meet a zero gate (inf * 0 = NaN)
+FLOAT64_MAX = float(np.finfo(np.float64).max)
+
 #: exp(t) is 0 in float64 below -745.13 (half the smallest subnormal); clipping an argument at -EXP_ZERO
 #: changes no exponential and keeps a quotient or product that leads to it from overflowing
 EXP_ZERO = 800.0
@@ -146,9 +149,14 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+#: where tanh_derivative switches from 1 - tanh**2 to 4e/(1 + e)**2: below, tanh**2 < 0.31 and the difference
+#: loses at most two bits; above, e = exp(-2|x|) < 0.29 and the quotient has no cancellation at all
+TANH_DERIVATIVE_SWITCH = 0.625
+
+
 def tanh_derivative(x: np.ndarray) -> np.ndarray:
     """``sech(x)**2``: ``1 - tanh**2`` near 0, ``4e / (1 + e)**2`` with ``e = exp(-2|x|)`` elsewhere."""
-    small = np.abs(x) < 0.625
+    small = np.abs(x) < TANH_DERIVATIVE_SWITCH
     t = np.tanh(select(small, x, 0.0))
     e = np.exp(-2.0 * at_most(np.abs(x), SATURATED))
     one_plus = 1.0 + e

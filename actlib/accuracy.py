@@ -59,12 +59,16 @@ def _exact_parameters(params: dict) -> dict:
 # of two within a factor sqrt(2) stands in: log(1 + exp(a)) then differs from a by at most ln(2)/2,
 # a 1e-30 relative error, far below an ULP.
 _HUGE = 1.0e30
+#: log2(e): exp(a) = 2**(a log2 e)
+_LOG2_E = 1.4426950408889634
+#: log10(e): exp(-a) has about a log10(e) zeros after the decimal point, the digits a reference needs beyond 1
+_LOG10_E = 0.4342944819032518
 
 
 def _exp(a):
     if abs(a) < _HUGE:
         return mpmath.exp(a)
-    return mpmath.ldexp(mpmath.mpf(1), int(a * mpmath.mpf(1.4426950408889634)))
+    return mpmath.ldexp(mpmath.mpf(1), int(a * mpmath.mpf(_LOG2_E)))
 
 
 def _tanh(a):
@@ -118,7 +122,7 @@ def reference(f: Callable[[Any], Any], x: float, dtype: Any, scale: float = 1.0)
     # Neither needs resolving below the dtype's smallest subnormal, which caps both terms.
     magnitude = abs(float(x))
     headroom = -np.log10(tiny)  # decimal digits between 1 and the smallest subnormal
-    start = 40 + min(0.4343 * magnitude * scale, headroom)
+    start = 40 + min(_LOG10_E * magnitude * scale, headroom)
     if 0 < magnitude < 1:
         start += min(-3 * np.log10(magnitude), headroom)
     for dps in (int(start), *(d for d in _DPS_LADDER if d > 2 * start)):
@@ -330,7 +334,7 @@ def jacobian_reference(name: str, row: np.ndarray) -> list[list[mpmath.mpf]]:
     values = [float(v) for v in row]
     finite = [v for v in values if np.isfinite(v)]
     spread = max(finite) - min(finite) if finite else 0.0
-    with mpmath.workdps(40 + int(min(0.4343 * spread, 400))):
+    with mpmath.workdps(40 + int(min(_LOG10_E * spread, 400))):
         peak = mpmath.mpf(max(values))
         e = [_exp(mpmath.mpf(v) - peak) for v in values]
         total = mpmath.fsum(e)

@@ -24,11 +24,6 @@ def _x():
     return _sp().Symbol("x", real=True)
 
 
-def _elu_negative(x, alpha):
-    # only the non-positive inputs reach expm1, so nothing overflows
-    return alpha * np.expm1(_stable.at_most(x, 0.0))
-
-
 @activation(
     Properties(
         range="(-alpha, inf)", monotonic=True, smoothness="1", zero_centred=False, bounded_below=True,
@@ -73,7 +68,8 @@ def elu(x, *, alpha=1.0):
     >>> float(elu.derivative(0.0, alpha=0.5))
     0.5
     """
-    return _stable.select(x > 0, x, _elu_negative(x, alpha))
+    # only the non-positive inputs reach expm1, so nothing overflows
+    return _stable.select(x > 0, x, alpha * np.expm1(_stable.at_most(x, 0.0)))
 
 
 @elu.defderivative

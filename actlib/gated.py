@@ -242,7 +242,7 @@ def swish(x, *, beta=1.0):
     """
     if beta == 1:
         return _saturating(lambda v: _x_sigmoid(v, v, None))(x)
-    x = np.clip(x, -np.finfo(np.float64).max, np.finfo(np.float64).max)  # inf * 0 gate would be NaN
+    x = np.clip(x, -_stable.FLOAT64_MAX, _stable.FLOAT64_MAX)  # inf * 0 gate would be NaN
     z, z_error = _stable.scaled_argument(x, beta)
     y = _x_sigmoid(x, z, z_error)
     return _stable.select(np.isinf(x) & (y != 0), x, y)
@@ -300,7 +300,7 @@ def _gelu_exact_derivative(x):
 
 def _tanh_argument(x):
     """``2u = 2 sqrt(2/pi) (x + 0.044715 x^3)`` as a double-double (hi, lo); saturated beyond |x| = 1e4."""
-    x = np.clip(x, -1.0e4, 1.0e4)
+    x = np.clip(x, -_TANH_FORM_SATURATED, _TANH_FORM_SATURATED)
     square, square_error = _stable.two_prod(x, x)
     cube, cube_error = _stable.two_prod(x, square)
     cube_error = cube_error + x * square_error
@@ -313,6 +313,11 @@ def _tanh_argument(x):
     return 2.0 * u, 2.0 * u_error
 
 
+#: beyond |x| = 1e4 the tanh form's gate argument 2u exceeds 7e10: the gate is 0 or 1 to every bit, and the
+#: cube x**3 (with its Dekker split) stays far from overflow
+_TANH_FORM_SATURATED = 1.0e4
+
+
 def _gelu_tanh(x):
     # 0.5 x (1 + tanh u) = x sigma(2u): no 1 + tanh cancellation in the left tail
     z, z_error = _tanh_argument(x)
@@ -322,7 +327,7 @@ def _gelu_tanh(x):
 def _gelu_tanh_derivative(x):
     # d/dx [x sigma(z)] = sigma(z) (1 + x z' sigma(-z)), z = 2u, z' = 2 sqrt(2/pi) (1 + 3 kappa x^2)
     z, z_error = _tanh_argument(x)
-    clipped = np.clip(x, -1.0e4, 1.0e4)
+    clipped = np.clip(x, -_TANH_FORM_SATURATED, _TANH_FORM_SATURATED)
     dz = 2.0 * _SQRT_2_OVER_PI_HI * (1.0 + 3.0 * _KAPPA_HI * clipped * clipped)
     gate = _stable.sigmoid(z)
     gate_neg = _stable.sigmoid(-z)
@@ -508,11 +513,15 @@ def _mish(x):
 def _mish_narrow(x):
     # tanh(softplus(x)) = n / (n + 2) with n = e (e + 2), e = exp(x): no cancellation anywhere. Above 20 it
     # is 1 - 2e**-2x rounded to 1 in float64, so exp is capped there and the gate stays finite.
-    e = np.exp(_stable.at_most(x, 20.0))
+    e = np.exp(_stable.at_most(x, _MISH_GATE_IS_ONE))
     n = e + 2.0
     n *= e
     gate = np.divide(n, n + 2.0, out=e)
     return np.multiply(np.clip(x, -_FAR, _FAR), gate, out=gate)
+
+
+#: above 20, tanh(softplus(x)) = 1 - 2 exp(-2x) + ... rounds to 1 in float64 (2 exp(-40) < 2**-53)
+_MISH_GATE_IS_ONE = 20.0
 
 
 @mish.defderivative

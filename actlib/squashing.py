@@ -122,7 +122,8 @@ def _logsigmoid_symbolic():
 @activation(
     Properties(
         range="(-1, 1)", monotonic=True, smoothness="inf", zero_centred=True, bounded_below=True,
-        bounded_above=True, self_gated=False, switch_points=(0.625,), paper=None, family="squashing",
+        bounded_above=True, self_gated=False, switch_points=(_stable.TANH_DERIVATIVE_SWITCH,), paper=None,
+        family="squashing",
         pytorch=FrameworkName("torch.nn.Tanh"), keras=FrameworkName("keras.activations.tanh"),
         jax=FrameworkName("jax.numpy.tanh"), tensorflow=FrameworkName("tf.math.tanh"),
     ),
@@ -186,11 +187,8 @@ def softsign(x):
     >>> softsign(np.array([-3.0, 0.0, 1.0]))
     array([-0.75,  0.  ,  0.5 ])
     """
-    finite = np.clip(x, -_FLOAT64_MAX, _FLOAT64_MAX)  # inf/inf would be NaN; the limit is +-1
+    finite = np.clip(x, -_stable.FLOAT64_MAX, _stable.FLOAT64_MAX)  # inf/inf would be NaN; the limit is +-1
     return finite / (1.0 + np.abs(finite))
-
-
-_FLOAT64_MAX = np.finfo(np.float64).max
 
 
 @softsign.defderivative
@@ -289,7 +287,11 @@ def _tanhshrink_narrow(x):
     square = x * x
     series = (1.0 / 3.0 - (2.0 / 15.0) * square) * square * x
     # x != 0 keeps x - tanh(x) = +0 at x = -0, as the float64 kernel and PyTorch
-    return _stable.select((np.abs(x) < 2.0**-10) & (x != 0), series, difference)
+    return _stable.select((np.abs(x) < _TANHSHRINK_NARROW_SERIES) & (x != 0), series, difference)
+
+
+#: below this |x| the narrow tanhshrink kernel uses its two-term series (see the comment in the kernel)
+_TANHSHRINK_NARROW_SERIES = 2.0**-10
 
 
 def _tanhshrink(x):

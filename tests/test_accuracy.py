@@ -27,10 +27,11 @@ def case_id(case):
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_full_range_accuracy_in_ulps(case, dtype):
+def test_full_range_accuracy_in_ulps(case, dtype, record_property):
     name, params = case
     with np.errstate(over="ignore"):  # where the exact value overflows (a slope of 10): test_parameter_cases.py
         report = measure(actlib.ACTIVATIONS[name], dtype, params=params)
+    record_property("report", report.row())  # the figures, for a table (pytest --junitxml)
     assert report.value_max_ulp <= VALUE_ULPS, report
     if report.derivative_max_ulp is not None:
         assert report.derivative_max_ulp <= DERIVATIVE_ULPS, report
@@ -54,17 +55,19 @@ def mixed_rows(dtype, count=200, seed=0):
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-def test_jacobian_and_one_hot_vjp_over_the_full_range_of_pairs(name, dtype):
+def test_jacobian_and_one_hot_vjp_over_the_full_range_of_pairs(name, dtype, record_property):
     pairs = [[x, 0.0] for x in full_range_grid(dtype)]
     report = measure_jacobian(actlib.ACTIVATIONS[name], dtype, pairs)
+    record_property("report", report.__dict__)
     assert report.jacobian_max_ulp <= JACOBIAN_ULPS and report.vjp_max_ulp <= JACOBIAN_ULPS, report
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-def test_jacobian_and_one_hot_vjp_of_longer_rows(name, dtype):
+def test_jacobian_and_one_hot_vjp_of_longer_rows(name, dtype, record_property):
     report = measure_jacobian(actlib.ACTIVATIONS[name], dtype, mixed_rows(np.dtype(dtype)))
+    record_property("report", report.__dict__)
     assert report.jacobian_max_ulp <= JACOBIAN_ULPS and report.vjp_max_ulp <= JACOBIAN_ULPS, report
 
 
