@@ -86,7 +86,7 @@ def two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _dekker_product(a, b, split)
 
 
-def _two_prod_bounded(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def two_prod_bounded(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``two_prod`` for ``|a|, |b| <= 2**996``: the split needs no overflow guard, which saves two passes."""
     return _dekker_product(a, b, _veltkamp)
 
@@ -254,7 +254,7 @@ def _horner_dd(coefficient: Callable[[int], np.ndarray], t: np.ndarray,
     acc *= t
     acc *= t  # the terms of degree 2 and up
     c1 = coefficient(2)
-    p, p_error = _two_prod_bounded(t, c1)
+    p, p_error = two_prod_bounded(t, c1)
     acc += coefficient(1)
     acc += t * coefficient(3)
     if t_lo is not None:
@@ -298,11 +298,11 @@ def _asymptotic_factor(u: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray
         return np.full_like(u, numerator_hi), numerator_lo
     # the numerator divided by u, as a double-double
     hi = numerator_hi / u
-    p, p_error = _two_prod_bounded(hi, u)
+    p, p_error = two_prod_bounded(hi, u)
     lo = (((numerator_hi - p) - p_error) + numerator_lo) / u
     if kind != "gelu_derivative":
         return hi, lo
-    m, m_error = _two_prod_bounded(u, np.float64(-_INV_ROOT_2PI_HI))  # - u / sqrt(2 pi)
+    m, m_error = two_prod_bounded(u, np.float64(-_INV_ROOT_2PI_HI))  # - u / sqrt(2 pi)
     s, s_error = two_sum(m, hi)
     return s, s_error + (m_error - u * _INV_ROOT_2PI_LO + lo)
 
@@ -351,7 +351,7 @@ def gaussian_times(u: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> tuple[np.nd
         s = select(tiny, s + _SHIFT_HI, s)  # exact: both are multiples of ulp(s)
         half_error += select(tiny, _SHIFT_LO, 0.0)
     e = np.exp(s)  # exp(-u**2/2) = e (1 + half_error) [* 2**-64 where tiny]
-    p, p_error = _two_prod_bounded(e, hi)
+    p, p_error = two_prod_bounded(e, hi)
     e *= lo
     half_error *= p + e
     p_error += e

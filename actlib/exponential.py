@@ -6,6 +6,7 @@ which keeps full relative accuracy near 0 where ``exp(x) - 1`` cancels.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -206,11 +207,17 @@ def celu(x, *, alpha=1.0):
     1.0
     """
     clipped, z, z_error = _celu_argument(x, alpha)
-    negative = alpha * (np.expm1(z) + np.exp(z) * z_error)
+    negative = np.expm1(z)
+    if z_error is not None:
+        negative += (negative + 1.0) * z_error  # expm1(z + z_error) to first order
+    negative *= alpha
     # where |x/alpha| < 2**-30, alpha expm1(x/alpha) = x (1 + x/(2 alpha) + ...): x + x z/2 keeps the bits of a
     # tiny x that x/alpha alone would lose in the subnormal range (alpha > 1)
-    tiny = np.copysign(clipped + 0.5 * (clipped * z), x)  # celu(-0.0) = -0.0
-    return _stable.select(x > 0, x, _stable.select(np.abs(z) < _CELU_TINY, tiny, negative))
+    tiny = np.abs(z) < _CELU_TINY
+    if alpha != 1 and np.any(tiny):
+        small = clipped[tiny]
+        negative[tiny] = np.copysign(small + 0.5 * (small * z[tiny]), small)  # celu(-0.0) = -0.0
+    return _stable.select(x > 0, x, negative)
 
 
 #: below this |x/alpha| the series x (1 + z/2) of celu is exact to float64 (its next term is z**2/6 < 2**-61)
@@ -225,8 +232,12 @@ def _celu_argument(x, alpha):
     the error (from Dekker's product, exact by Sterbenz) is applied to first order.
     """
     x = np.clip(x, -_stable.EXP_ZERO * alpha, 0.0)
+    if math.frexp(alpha)[0] == 0.5:  # a power of two: the quotient is exact (alpha = 1, the default)
+        return x, x / alpha, None
     z = x / alpha
-    p, p_error = _stable.two_prod(z, np.float64(alpha))
+    # |z| <= EXP_ZERO; for alpha beyond 2**996 the general product splits it without overflow
+    two_prod = _stable.two_prod_bounded if alpha <= 2.0**996 else _stable.two_prod
+    p, p_error = two_prod(z, np.float64(alpha))
     return x, z, ((x - p) - p_error) / alpha
 
 
@@ -234,7 +245,9 @@ def _celu_argument(x, alpha):
 def _celu_derivative(x, *, alpha=1.0):
     _, z, z_error = _celu_argument(x, alpha)
     e = np.exp(z)
-    return _stable.select(x > 0, 1.0, e + e * z_error)
+    if z_error is not None:
+        e += e * z_error
+    return _stable.select(x > 0, 1.0, e)
 
 
 @celu.defsymbolic
