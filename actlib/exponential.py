@@ -196,7 +196,10 @@ def celu(x, *, alpha=1.0):
     -----
     The derivative is 1 for :math:`x > 0` and :math:`e^{x/\alpha}` for :math:`x \le 0`: it is 1 from both
     sides at 0 for every :math:`\alpha`, so celu is :math:`C^1` (ELU is only for :math:`\alpha = 1`) and
-    ``celu.derivative(0) = 1`` as PyTorch. Barron, "Continuously differentiable exponential linear
+    ``celu.derivative(0) = 1`` as PyTorch. The input is clipped where :math:`e^{x/\alpha}` is 0 before it is
+    divided (no overflow for a small :math:`\alpha`), and the rounding error of :math:`x/\alpha`, which the
+    exponential would amplify up to 745 times, is carried (unless :math:`\alpha` is a power of two, where
+    the quotient is exact). Barron, "Continuously differentiable exponential linear
     units", arXiv:1704.07483, 2017.
 
     Examples

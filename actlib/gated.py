@@ -228,8 +228,10 @@ def swish(x, *, beta=1.0):
 
     Notes
     -----
-    The derivative is :math:`\operatorname{silu}'(\beta x)`. For :math:`\beta \ne 1` the rounding error of
-    :math:`\beta x` is recovered (Dekker's product) and applied to first order.
+    The derivative is :math:`\operatorname{silu}'(\beta x)`. No input overflows or gives NaN, for any
+    :math:`\beta`: the gate is computed from :math:`\beta x` clipped where it saturates, so
+    ``swish(-inf, beta=0.3)`` is 0 and ``swish(inf, beta=0)`` is inf. For :math:`\beta \ne 1` the rounding
+    error of :math:`\beta x` is recovered (Dekker's product) and applied to first order.
 
     References
     ----------

@@ -118,7 +118,11 @@ def leaky_relu(x, *, negative_slope=0.01, out=None):
     -----
     The derivative is 1 for :math:`x > 0` and :math:`a` for :math:`x \le 0`: at the kink it is
     ``negative_slope``, as in PyTorch. The form :math:`\max(a x, x)` found in write-ups equals this
-    only for :math:`a \le 1`; for :math:`a > 1` it picks :math:`a x` on the positive side.
+    only for :math:`a \le 1`; for :math:`a > 1` it picks :math:`a x` on the positive side. With a slope :math:`|a| > 1` the product of a
+    negative input near the largest float overflows; it rounds to :math:`\pm\infty` with NumPy's overflow
+    warning, which is raised only there, where the exact result is beyond the largest float. A slope of 0
+    gives :math:`-0` for every negative input, :math:`-\infty` included (not :math:`0 \cdot \infty = `
+    NaN).
 
     References
     ----------
@@ -217,7 +221,11 @@ def prelu(x, *, weight=0.25, out=None):
     :math:`\partial y/\partial x` is 1 for :math:`x > 0` and :math:`w` for :math:`x \le 0` (so
     ``weight`` at 0, as PyTorch). :math:`\partial y/\partial w` (``prelu.weight_derivative``) is
     :math:`x` for :math:`x < 0` and 0 otherwise; sum it over the broadcast axes to get the gradient
-    of a shared slope.
+    of a shared slope. With a weight :math:`|w| > 1` the product of a
+    negative input near the largest float overflows; it rounds to :math:`\pm\infty` with NumPy's overflow
+    warning, which is raised only there, where the exact result is beyond the largest float. A weight of 0
+    gives :math:`-0` for every negative input, :math:`-\infty` included (not :math:`0 \cdot \infty = `
+    NaN).
 
     References
     ----------
@@ -323,7 +331,11 @@ def rrelu(x, *, lower=1 / 8, upper=1 / 3, training=False, rng=None, slopes=None,
     -----
     The derivative is 1 for :math:`x > 0` and the slope for :math:`x \le 0` (at 0 the slope, as
     PyTorch's ``rrelu_with_noise``). A ``training=True`` call of ``rrelu.derivative`` with a generator
-    in the same state as the forward call draws the same slopes; passing ``slopes=`` makes that explicit.
+    in the same state as the forward call draws the same slopes; passing ``slopes=`` makes that explicit. With a mean slope above 1 the product of a
+    negative input near the largest float overflows; it rounds to :math:`\pm\infty` with NumPy's overflow
+    warning, which is raised only there, where the exact result is beyond the largest float. A slope of 0
+    gives :math:`-0` for every negative input, :math:`-\infty` included (not :math:`0 \cdot \infty = `
+    NaN).
 
     Evaluation differs from the paper: Xu et al. (2015) divide negative inputs by the mean of the
     reciprocal slopes, :math:`y = x / \frac{l' + u'}{2}` with :math:`1/a \sim U(l', u')` (their
