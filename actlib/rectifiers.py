@@ -118,11 +118,11 @@ def leaky_relu(x, *, negative_slope=0.01, out=None):
     -----
     The derivative is 1 for :math:`x > 0` and :math:`a` for :math:`x \le 0`: at the kink it is
     ``negative_slope``, as in PyTorch. The form :math:`\max(a x, x)` found in write-ups equals this
-    only for :math:`a \le 1`; for :math:`a > 1` it picks :math:`a x` on the positive side. With a slope :math:`|a| > 1` the product of a
-    negative input near the largest float overflows; it rounds to :math:`\pm\infty` with NumPy's overflow
-    warning, which is raised only there, where the exact result is beyond the largest float. A slope of 0
-    gives :math:`-0` for every negative input, :math:`-\infty` included (not :math:`0 \cdot \infty = `
-    NaN).
+    only for :math:`a \le 1`; for :math:`a > 1` it picks :math:`a x` on the positive side. With a slope
+    :math:`|a| > 1` the product of a negative input near the largest float overflows; it rounds to
+    :math:`\pm\infty` with NumPy's overflow warning, which is raised only there, where the exact result is
+    beyond the largest float. A slope of 0 gives :math:`-0` for every negative input, :math:`-\infty` included
+    (not :math:`0 \cdot \infty = ` NaN).
 
     References
     ----------
@@ -331,11 +331,11 @@ def rrelu(x, *, lower=1 / 8, upper=1 / 3, training=False, rng=None, slopes=None,
     -----
     The derivative is 1 for :math:`x > 0` and the slope for :math:`x \le 0` (at 0 the slope, as
     PyTorch's ``rrelu_with_noise``). A ``training=True`` call of ``rrelu.derivative`` with a generator
-    in the same state as the forward call draws the same slopes; passing ``slopes=`` makes that explicit. With a mean slope above 1 the product of a
-    negative input near the largest float overflows; it rounds to :math:`\pm\infty` with NumPy's overflow
-    warning, which is raised only there, where the exact result is beyond the largest float. A slope of 0
-    gives :math:`-0` for every negative input, :math:`-\infty` included (not :math:`0 \cdot \infty = `
-    NaN).
+    in the same state as the forward call draws the same slopes; passing ``slopes=`` makes that explicit. With a
+    mean slope above 1 the product of a negative input near the largest float overflows; it rounds to
+    :math:`\pm\infty` with NumPy's overflow warning, which is raised only there, where the exact result is
+    beyond the largest float. A slope of 0 gives :math:`-0` for every negative input, :math:`-\infty` included
+    (not :math:`0 \cdot \infty = ` NaN).
 
     Evaluation differs from the paper: Xu et al. (2015) divide negative inputs by the mean of the
     reciprocal slopes, :math:`y = x / \frac{l' + u'}{2}` with :math:`1/a \sim U(l', u')` (their
