@@ -23,6 +23,12 @@ def _x():
     return _sp().Symbol("x", real=True)
 
 
+def _exact(value):
+    """A parameter as the exact rational the kernels receive: ``0.1`` is the binary ``0.1000000000000000055...``,
+    and the function switches branch on the same side of it as the kernel (``nsimplify`` would give 1/10)."""
+    return _sp().Rational(value)
+
+
 @activation(
     Properties(
         range="[0, inf)", monotonic=True, smoothness="0", zero_centred=False, bounded_below=True,
@@ -479,7 +485,8 @@ def _relu6_symbolic():
     validate=_validate_hardtanh,
     single_pass=True,
     parameter_cases=({"min_val": -2.0, "max_val": 0.5}, {"min_val": 0.0, "max_val": 6.0},
-                     {"min_val": -0.125, "max_val": -0.0625}, {"min_val": -1e30, "max_val": 1e30}),
+                     {"min_val": -0.125, "max_val": -0.0625}, {"min_val": -1e30, "max_val": 1e30},
+                     {"min_val": -0.1, "max_val": 0.3}),
 )
 def hardtanh(x, *, min_val=-1.0, max_val=1.0, out=None):
     r"""Hard tanh: the identity clipped to ``[min_val, max_val]``.
@@ -518,7 +525,7 @@ def _hardtanh_derivative(x, *, min_val=-1.0, max_val=1.0):
 @hardtanh.defsymbolic
 def _hardtanh_symbolic(min_val=-1.0, max_val=1.0):
     sp = _sp()
-    return sp.Min(sp.Max(sp.nsimplify(min_val), _x()), sp.nsimplify(max_val))
+    return sp.Min(sp.Max(_exact(min_val), _x()), _exact(max_val))
 
 
 @activation(
@@ -531,7 +538,8 @@ def _hardtanh_symbolic(min_val=-1.0, max_val=1.0):
     checks={"threshold": finite, "value": finite},
     parameter_cases=({"threshold": 1.0, "value": -5.0}, {"threshold": 0.5, "value": 0.5},
                      {"threshold": -2.0, "value": -2.0}, {"threshold": 0.0, "value": -0.0},
-                     {"threshold": 1e6, "value": 0.0}, {"threshold": -1e30, "value": 7.0}),
+                     {"threshold": 1e6, "value": 0.0}, {"threshold": -1e30, "value": 7.0},
+                     {"threshold": 0.1, "value": -0.3}),
 )
 def threshold(x, threshold=0.0, value=0.0, *, out=None):
     r"""Keep inputs above a threshold, replace the rest by a constant.
@@ -583,7 +591,7 @@ def _threshold_derivative(x, threshold=0.0, value=0.0):
 def _threshold_symbolic(threshold=0.0, value=0.0):
     sp = _sp()
     x = _x()
-    return sp.Piecewise((x, x > sp.nsimplify(threshold)), (sp.nsimplify(value), True))
+    return sp.Piecewise((x, x > _exact(threshold)), (_exact(value), True))
 
 
 @activation(
@@ -595,7 +603,7 @@ def _threshold_symbolic(threshold=0.0, value=0.0):
         tensorflow=FrameworkName(None),
     ),
     checks={"lambd": nonnegative},
-    parameter_cases=({"lambd": 0.0}, {"lambd": 2.0}, {"lambd": 0.125}, {"lambd": 1e6}),
+    parameter_cases=({"lambd": 0.0}, {"lambd": 2.0}, {"lambd": 0.125}, {"lambd": 1e6}, {"lambd": 0.1}),
 )
 def hardshrink(x, *, lambd=0.5):
     r"""Hard shrinkage: zero out inputs of magnitude at most ``lambd``.
@@ -625,7 +633,7 @@ def _hardshrink_derivative(x, *, lambd=0.5):
 def _hardshrink_symbolic(lambd=0.5):
     sp = _sp()
     x = _x()
-    lam = sp.nsimplify(lambd)
+    lam = _exact(lambd)
     return sp.Piecewise((x, x > lam), (x, x < -lam), (0, True))
 
 
@@ -638,7 +646,7 @@ def _hardshrink_symbolic(lambd=0.5):
         tensorflow=FrameworkName(None),
     ),
     checks={"lambd": nonnegative},
-    parameter_cases=({"lambd": 0.0}, {"lambd": 2.0}, {"lambd": 0.125}, {"lambd": 1e6}),
+    parameter_cases=({"lambd": 0.0}, {"lambd": 2.0}, {"lambd": 0.125}, {"lambd": 1e6}, {"lambd": 0.1}),
 )
 def softshrink(x, *, lambd=0.5, out=None):
     r"""Soft shrinkage (soft thresholding): move every input ``lambd`` towards zero, stopping at zero.
@@ -656,6 +664,13 @@ def softshrink(x, *, lambd=0.5, out=None):
     >>> softshrink(np.array([-1.0, 0.2, 0.75]))
     array([-0.5 ,  0.  ,  0.25])
     """
+    if x.dtype != np.float64 and float(_nearest(x.dtype, lambd)) != lambd:
+        # x - lambd rounded once from float64 (x - lambd rounded to the dtype would lose every bit near lambd)
+        result = softshrink(x.astype(np.float64), lambd=lambd).astype(x.dtype)
+        if out is None:
+            return result
+        np.copyto(out, result)
+        return out
     lam = np.minimum(_nearest(x.dtype, lambd), np.finfo(x.dtype).max)  # inf - inf would be NaN
     # x minus x clipped to [-lambd, lambd]: x -+ lambd outside (one rounding, the same subtraction as
     # x - copysign(lambd, x)) and x - x = +0 inside, which takes the sign of x, as PyTorch's zeros do; three
@@ -674,5 +689,5 @@ def _softshrink_derivative(x, *, lambd=0.5):
 def _softshrink_symbolic(lambd=0.5):
     sp = _sp()
     x = _x()
-    lam = sp.nsimplify(lambd)
+    lam = _exact(lambd)
     return sp.Piecewise((x - lam, x > lam), (x + lam, x < -lam), (0, True))
