@@ -165,8 +165,8 @@ class ActivationInfo:
     """The registry entry behind ``f.info``: everything specific to one activation.
 
     ``name``, ``parameters`` (defaults), ``properties`` and ``compute_dtype`` define it; ``book``,
-    ``stable_form``, ``expected``, ``invalid``, ``pytorch_recorded`` and ``capabilities`` are described at
-    :func:`activation`; ``module`` is the family module that defines it.
+    ``stable_form``, ``expected``, ``invalid``, ``pytorch_recorded``, ``capabilities`` and
+    ``parameter_cases`` are described at :func:`activation`; ``module`` is the family module that defines it.
     """
 
     name: str
@@ -180,6 +180,7 @@ class ActivationInfo:
     pytorch_recorded: PytorchRecord | None = None
     capabilities: Capabilities = Capabilities()
     module: str = ""
+    parameter_cases: tuple[dict[str, Any], ...] = ()
 
 
 # --- parameter checks -------------------------------------------------------------------------
@@ -353,6 +354,7 @@ def activation(
     validate: Callable[[dict[str, Any]], None] | None = None,
     compute_dtype: Any = None,
     register: bool = True,
+    parameter_cases: tuple[dict[str, Any], ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it: its whole entry.
 
@@ -384,6 +386,10 @@ def activation(
         an ULP of the exact value.
     register : bool, default True
         Add the function to :data:`ACTIVATIONS` (False for a private helper).
+    parameter_cases : tuple of dict, optional
+        Parameter values worth testing besides the defaults (typical and extreme), each a dict of keyword
+        arguments; the accuracy, warning and chunking tests run over them (``f.info.parameter_cases``). Each
+        must pass the parameter checks, which is verified when the function is defined.
 
     Returns
     -------
@@ -437,8 +443,10 @@ def activation(
         public.info = ActivationInfo(  # type: ignore[attr-defined]
             name, defaults, properties, compute, book=book, stable_form=stable_form, expected=expected,
             invalid=tuple(invalid), pytorch_recorded=pytorch_recorded, capabilities=capabilities,
-            module=kernel.__module__,
+            module=kernel.__module__, parameter_cases=tuple(dict(case) for case in parameter_cases),
         )
+        for case in parameter_cases:
+            bind(0.0, (), case)  # a declared case with a bad value fails here, naming the function
         public._bind = bind  # type: ignore[attr-defined]
 
         def defderivative(derivative_kernel: Callable[..., Any]) -> Callable[..., Any]:

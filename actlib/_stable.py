@@ -9,9 +9,10 @@ argument) can be corrected to first order.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
+from pathlib import Path
 
-import mpmath
 import numpy as np
 
 _UNSIGNED = {2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -85,7 +86,7 @@ def two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _dekker_product(a, b, split)
 
 
-def _two_prod_bounded(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def two_prod_bounded(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``two_prod`` for ``|a|, |b| <= 2**996``: the split needs no overflow guard, which saves two passes."""
     return _dekker_product(a, b, _veltkamp)
 
@@ -98,14 +99,12 @@ def two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, e
 
 
-def dd_constant(value: mpmath.mpf | str) -> tuple[float, float]:
-    """A constant as a double-double ``(hi, lo)``, from a high-precision value."""
-    with mpmath.workdps(50):
-        exact = mpmath.mpf(value)
-        hi = float(exact)
-        lo = float(exact - hi)
-    return hi, lo
+#: the largest float64: inputs are clipped to it where +-inf would meet a zero gate (inf * 0 = NaN)
+FLOAT64_MAX = float(np.finfo(np.float64).max)
 
+#: exp(t) is 0 in float64 below -745.13 (half the smallest subnormal); clipping an argument at -EXP_ZERO
+#: changes no exponential and keeps a quotient or product that leads to it from overflowing
+EXP_ZERO = 800.0
 
 #: beyond this magnitude every exp(-|x|) in these formulas is 0 and every gate is saturated, so
 #: arguments are clipped here before a square, a cube or a product with a parameter could overflow
@@ -113,8 +112,13 @@ SATURATED = 1.0e5
 
 
 def scaled_argument(x: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
-    """``factor * x`` as a value and its rounding error, with ``|factor * x|`` clipped to SATURATED."""
-    limit = SATURATED / abs(factor) if factor != 0 else np.inf
+    """``factor * x`` as a value and its rounding error, with ``|factor * x|`` clipped to SATURATED.
+
+    A zero factor gives zeros, also for ``x = +-inf`` (where ``0 * x`` would be NaN).
+    """
+    if factor == 0:
+        return np.zeros_like(x), np.zeros_like(x)
+    limit = SATURATED / abs(factor)
     return two_prod(np.clip(x, -limit, limit), np.float64(factor))
 
 
@@ -145,9 +149,14 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+#: where tanh_derivative switches from 1 - tanh**2 to 4e/(1 + e)**2: below, tanh**2 < 0.31 and the difference
+#: loses at most two bits; above, e = exp(-2|x|) < 0.29 and the quotient has no cancellation at all
+TANH_DERIVATIVE_SWITCH = 0.625
+
+
 def tanh_derivative(x: np.ndarray) -> np.ndarray:
     """``sech(x)**2``: ``1 - tanh**2`` near 0, ``4e / (1 + e)**2`` with ``e = exp(-2|x|)`` elsewhere."""
-    small = np.abs(x) < 0.625
+    small = np.abs(x) < TANH_DERIVATIVE_SWITCH
     t = np.tanh(select(small, x, 0.0))
     e = np.exp(-2.0 * at_most(np.abs(x), SATURATED))
     one_plus = 1.0 + e
@@ -158,26 +167,16 @@ def tanh_derivative(x: np.ndarray) -> np.ndarray:
 # A smooth non-monotonic activation has a derivative that crosses zero at an irrational point r. Any
 # formula of the form A(x) - B(x) with A ~ B there loses all relative accuracy near r, however
 # accurate A and B are. Near r the derivative is evaluated as a Taylor polynomial in t = x - r, where
-# t is exact up to one rounding because r is held as a double-double. The root and coefficients come
-# from mpmath (lazily, once per parameter set).
+# t is exact up to one rounding because r is held as a double-double. The root and coefficients are
+# stored by the module that owns the function (generated with mpmath by tests/test_constants.py).
 
 
-@functools.lru_cache(maxsize=64)
-def root_taylor(key: str, mp_function: Callable, guess: float, order: int) -> tuple[float, float, tuple]:
-    """Root of ``mp_function`` near ``guess`` as a double-double, and Taylor coefficients about it."""
-    del key  # the cache key names the function and its parameters
-    with mpmath.workdps(60):
-        root = mpmath.findroot(mp_function, mpmath.mpf(guess))
-        coefficients = mpmath.taylor(mp_function, root, order)
-        hi = float(root)
-        lo = float(root - hi)
-        return hi, lo, tuple(float(c) for c in coefficients)
+def patch_near_root(x: np.ndarray, result: np.ndarray, root: tuple[float, ...], radius: float) -> np.ndarray:
+    """Replace ``result`` by the Taylor polynomial about the root where ``|x - root| < radius``.
 
-
-def patch_near_root(x: np.ndarray, result: np.ndarray, root: tuple[float, float, tuple],
-                    radius: float) -> np.ndarray:
-    """Replace ``result`` by the Taylor polynomial about the root where ``|x - root| < radius``."""
-    hi, lo, coefficients = root
+    ``root`` is ``(root_hi, root_lo, c0, c1, ...)``: the root as a double-double and the coefficients.
+    """
+    hi, lo, *coefficients = root
     near = np.abs(x - hi) < radius
     if not np.any(near):
         return result
@@ -200,8 +199,8 @@ def patch_near_root(x: np.ndarray, result: np.ndarray, root: tuple[float, float,
 # On [0, 16] the factor is a Taylor polynomial about the nearest c = i/8; u - c is exact (Sterbenz).
 # The coefficients follow from the differential equation R' = u R - 1: with R(c + t) = sum r_k t**k,
 #     r_1 = c r_0 - 1,    (k + 1) r_(k+1) = c r_k + r_(k-1),
-# and r_0 = R(c) from mpmath's erfc. They are computed once, on first use, at 90 digits: the recurrence
-# loses about c**2/2 / ln(10) of them (the other solution of the equation grows like exp(u**2/2)).
+# and r_0 = R(c) from mpmath's erfc, at 90 digits: the recurrence loses about c**2/2 / ln(10) of them (the
+# other solution of the equation grows like exp(u**2/2)). They are stored (``_taylor_tables``).
 # Degree 13 with |t| <= 1/16 leaves a truncation error below 2**-62 relative (checked by tests/test_erfc.py).
 # Beyond 16, the asymptotic series u R(u) ~ sum_n (-1)**n (2n - 1)!! / u**(2n), enveloping, so its error
 # is below the first omitted term: after 13 terms, 25!!/16**26 < 2**-61 relative.
@@ -217,63 +216,30 @@ _STEP = 0.125
 _TAYLOR_END = 16.0
 _DEGREE = 13
 _ASYMPTOTIC_TERMS = 13
-with mpmath.workdps(50):  # the low half needs the constant to more than double precision
-    _INV_ROOT_2PI_HI, _INV_ROOT_2PI_LO = dd_constant(1 / mpmath.sqrt(2 * mpmath.pi))
-#: (-1)**n (2n - 1)!! for n = 1, 2, ...: u R(u) ~ 1 + sum_n of them times u**(-2n)
-_ASYMPTOTIC = [float((-1) ** n * mpmath.fac2(2 * n - 1)) for n in range(1, _ASYMPTOTIC_TERMS)]
-#: exp(s) for s < _SUBNORMAL_EXP would be close to subnormal: 64 ln 2 (split Cody-Waite style, the high
-#: half with 30 fractional bits so that s + it is exact) is added to s and 2**-64 applied at the end
-_SUBNORMAL_EXP = -700.0
+#: 1/sqrt(2 pi) as a double-double (hi correctly rounded, lo the rest), the normal density's factor
+_INV_ROOT_2PI_HI, _INV_ROOT_2PI_LO = 0.3989422804014327, -2.49232720227773e-17
+#: (-1)**n (2n - 1)!! for n = 1, 2, ...: u R(u) ~ 1 + sum_n of them times u**(-2n) (integers, exact in float64)
+_ASYMPTOTIC = [float((-1) ** n * math.prod(range(1, 2 * n, 2))) for n in range(1, _ASYMPTOTIC_TERMS)]
+#: exp(s) for s < SUBNORMAL_EXP is within a factor 2**-13 of the subnormal range (exp(-708.4) is the smallest
+#: normal float64), where a product with it would lose bits: the formulas switch to exp(s/2) applied twice
+#: (``scaled_exp``), or, here, 64 ln 2 (split Cody-Waite style, the high half with 30 fractional bits so that
+#: s + it is exact) is added to s and 2**-64 applied at the end
+SUBNORMAL_EXP = -700.0
 _SHIFT_HI = float(np.ldexp(np.rint(np.ldexp(64 * np.log(2.0), 30)), -30))
-with mpmath.workdps(50):
-    _SHIFT_LO = float(64 * mpmath.log(2) - _SHIFT_HI)
-
-
-def _mills_ratio_mp(c: mpmath.mpf) -> mpmath.mpf:
-    """Mills' ratio ``Q(c) / phi(c)`` in mpmath, at the working precision."""
-    return mpmath.erfc(c / mpmath.sqrt(2)) / 2 * mpmath.exp(c * c / 2) * mpmath.sqrt(2 * mpmath.pi)
-
-
-def _kind_coefficients(c: mpmath.mpf, r0: mpmath.mpf) -> dict[str, list]:
-    """Taylor coefficients about ``c`` of each kind's factor, from ``R(c) = r0`` and ``R' = u R - 1``."""
-    r = [r0, c * r0 - 1]
-    for k in range(1, _DEGREE):
-        r.append((c * r[k] + r[k - 1]) / (k + 1))
-    root_2pi = mpmath.sqrt(2 * mpmath.pi)
-    return {
-        "mills": r,
-        "tail": [v / root_2pi for v in r],
-        "gelu": [(c * r[k] + (r[k - 1] if k else 0)) / root_2pi for k in range(_DEGREE + 1)],
-        "gelu_derivative": [(r[0] - c) / root_2pi, (r[1] - 1) / root_2pi, *(v / root_2pi for v in r[2:])],
-    }
-
-
-def _stored(coefficients: list) -> list[float]:
-    """``c0_hi, c0_lo, c1_hi, c1_lo, c2, c3, ...``: the first two coefficients as double-doubles."""
-    c0, c1 = coefficients[0], coefficients[1]
-    return [float(c0), float(c0 - float(c0)), float(c1), float(c1 - float(c1)), *(float(v) for v in coefficients[2:])]
+_SHIFT_LO = 1.0538207733054133e-10  # 64 ln 2 - _SHIFT_HI, rounded
 
 
 @functools.cache
-def _taylor_tables(dps: int = 90) -> dict[str, np.ndarray]:
+def _taylor_tables() -> dict[str, np.ndarray]:
     """Per kind, rows ``c0_hi, c0_lo, c1_hi, c1_lo, c2, ..., c13`` by columns ``c = 0, 1/8, ..., 16``.
 
     Also ``"root"``: the zero ``u0 = 0.7518...`` of ``R(u) - u`` as a double-double, then the
     ``gelu_derivative`` coefficients about it (``c0 = 0``), which replace the column of ``c = 3/4``.
+    Computed with mpmath at 90 digits by ``tests/test_constants.py``, which regenerates them and compares
+    the bits; stored in ``_mills_taylor.npz`` beside this module.
     """
-    rows: dict[str, list] = {kind: [] for kind in _KINDS}
-    with mpmath.workdps(dps):
-        for i in range(int(_TAYLOR_END / _STEP) + 1):
-            c = mpmath.mpf(i) * _STEP
-            for kind, coefficients in _kind_coefficients(c, _mills_ratio_mp(c)).items():
-                rows[kind].append(_stored(coefficients))
-        root = mpmath.findroot(lambda v: _mills_ratio_mp(v) - v, mpmath.mpf("0.75"))
-        about_root = _stored(_kind_coefficients(root, root)["gelu_derivative"])
-        root_hi = float(root)
-        root_lo = float(root - root_hi)
-    tables = {kind: np.array(table).T.copy() for kind, table in rows.items()}
-    tables["root"] = np.array([root_hi, root_lo, *about_root])
-    return tables
+    with np.load(Path(__file__).with_name("_mills_taylor.npz")) as stored:
+        return {kind: stored[kind] for kind in stored.files}
 
 
 def _horner_dd(coefficient: Callable[[int], np.ndarray], t: np.ndarray,
@@ -288,7 +254,7 @@ def _horner_dd(coefficient: Callable[[int], np.ndarray], t: np.ndarray,
     acc *= t
     acc *= t  # the terms of degree 2 and up
     c1 = coefficient(2)
-    p, p_error = _two_prod_bounded(t, c1)
+    p, p_error = two_prod_bounded(t, c1)
     acc += coefficient(1)
     acc += t * coefficient(3)
     if t_lo is not None:
@@ -332,11 +298,11 @@ def _asymptotic_factor(u: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray
         return np.full_like(u, numerator_hi), numerator_lo
     # the numerator divided by u, as a double-double
     hi = numerator_hi / u
-    p, p_error = _two_prod_bounded(hi, u)
+    p, p_error = two_prod_bounded(hi, u)
     lo = (((numerator_hi - p) - p_error) + numerator_lo) / u
     if kind != "gelu_derivative":
         return hi, lo
-    m, m_error = _two_prod_bounded(u, np.float64(-_INV_ROOT_2PI_HI))  # - u / sqrt(2 pi)
+    m, m_error = two_prod_bounded(u, np.float64(-_INV_ROOT_2PI_HI))  # - u / sqrt(2 pi)
     s, s_error = two_sum(m, hi)
     return s, s_error + (m_error - u * _INV_ROOT_2PI_LO + lo)
 
@@ -380,12 +346,12 @@ def gaussian_times(u: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> tuple[np.nd
     s = -0.5 * (u * u)  # exact halving; minus the rounding error of the square below
     half_error = ((u_hi * u_hi + 2.0 * s) + 2.0 * (u_hi * u_lo)) + u_lo * u_lo  # u**2 - fl(u**2)
     half_error *= -0.5
-    tiny = s < _SUBNORMAL_EXP
+    tiny = s < SUBNORMAL_EXP
     if np.any(tiny):
         s = select(tiny, s + _SHIFT_HI, s)  # exact: both are multiples of ulp(s)
         half_error += select(tiny, _SHIFT_LO, 0.0)
     e = np.exp(s)  # exp(-u**2/2) = e (1 + half_error) [* 2**-64 where tiny]
-    p, p_error = _two_prod_bounded(e, hi)
+    p, p_error = two_prod_bounded(e, hi)
     e *= lo
     half_error *= p + e
     p_error += e

@@ -37,7 +37,7 @@ def _mp_callables(name: str, params_key: tuple) -> tuple[Callable, Callable]:
     from ._core import ACTIVATIONS
 
     fn = ACTIVATIONS[name]
-    expr = fn.symbolic(**dict(params_key))
+    expr = fn.symbolic(**_exact_parameters(dict(params_key)))
     x = sp.Symbol("x", real=True)
     modules = [_HUGE_ARGUMENT_SHORTCUTS, "mpmath"]
     value = sp.lambdify(x, expr, modules=modules)
@@ -45,17 +45,30 @@ def _mp_callables(name: str, params_key: tuple) -> tuple[Callable, Callable]:
     return value, derivative
 
 
+def _exact_parameters(params: dict) -> dict:
+    """Numeric parameters as exact SymPy rationals: the binary value the kernel receives, which mpmath then
+    holds at every precision. (A SymPy Float would reach mpmath as its 15-digit decimal: ``alpha=0.1`` would
+    be the real 1/10, and ``exp(x/alpha)`` at ``x = -40`` would differ from the kernel's by 190 ULP.)"""
+    import sympy as sp
+
+    return {k: sp.Rational(float(v)) if _is_number(v) else v for k, v in params.items()}
+
+
 # mpmath evaluates exp(1e308) exactly, which takes a tenth of a second: it needs the argument to 308
 # digits to place the result. Beyond |a| = 1e30 the value is far outside every float format, and a power
 # of two within a factor sqrt(2) stands in: log(1 + exp(a)) then differs from a by at most ln(2)/2,
 # a 1e-30 relative error, far below an ULP.
 _HUGE = 1.0e30
+#: log2(e): exp(a) = 2**(a log2 e)
+_LOG2_E = 1.4426950408889634
+#: log10(e): exp(-a) has about a log10(e) zeros after the decimal point, the digits a reference needs beyond 1
+_LOG10_E = 0.4342944819032518
 
 
 def _exp(a):
     if abs(a) < _HUGE:
         return mpmath.exp(a)
-    return mpmath.ldexp(mpmath.mpf(1), int(a * mpmath.mpf(1.4426950408889634)))
+    return mpmath.ldexp(mpmath.mpf(1), int(a * mpmath.mpf(_LOG2_E)))
 
 
 def _tanh(a):
@@ -93,7 +106,7 @@ def _spacing(value: float, dtype: np.dtype) -> float:
     return float(np.spacing(dtype.type(magnitude)))
 
 
-def reference(f: Callable[[Any], Any], x: float, dtype: Any) -> mpmath.mpf:
+def reference(f: Callable[[Any], Any], x: float, dtype: Any, scale: float = 1.0) -> mpmath.mpf:
     """Evaluate ``f`` at the exact binary value ``x`` until two precisions agree to 2**-20 ULP of ``dtype``.
 
     Parameters
@@ -104,6 +117,9 @@ def reference(f: Callable[[Any], Any], x: float, dtype: Any) -> mpmath.mpf:
         The input, taken as the exact binary number it is.
     dtype : dtype
         The dtype whose ULP sets the precision needed.
+    scale : float, default 1.0
+        Bounds how much a parameter stretches the argument of an exponential (``exp(beta x)``,
+        ``exp(x / alpha)``): the starting precision allows for ``e**-(scale |x|)`` below 1.
 
     Returns
     -------
@@ -120,7 +136,7 @@ def reference(f: Callable[[Any], Any], x: float, dtype: Any) -> mpmath.mpf:
     # Neither needs resolving below the dtype's smallest subnormal, which caps both terms.
     magnitude = abs(float(x))
     headroom = -np.log10(tiny)  # decimal digits between 1 and the smallest subnormal
-    start = 40 + min(0.4343 * magnitude, headroom)
+    start = 40 + min(_LOG10_E * magnitude * scale, headroom)
     if 0 < magnitude < 1:
         start += min(-3 * np.log10(magnitude), headroom)
     for dps in (int(start), *(d for d in _DPS_LADDER if d > 2 * start)):
@@ -261,12 +277,56 @@ def _worst(errors: list[float], xs: np.ndarray) -> tuple[float, float]:
     return float(errors[index]), float(xs[index])
 
 
+def case_kinks(fn: Callable[..., Any], params: dict | None = None) -> tuple[float, ...]:
+    """The kinks of ``fn`` with ``params``: its declared kinks, and, for parameters other than the defaults,
+    every point where its SymPy expression switches branch (a ``Piecewise`` condition or two arguments of a
+    ``Min``/``Max`` equal), such as the bounds of ``hardtanh(x, min_val=-2.0, max_val=0.5)``.
+
+    >>> import actlib
+    >>> case_kinks(actlib.hardtanh, {"min_val": -2.0, "max_val": 0.5})
+    (-2.0, 0.5)
+    """
+    props = fn.info.properties
+    params = {k: v for k, v in (params or {}).items() if fn.info.parameters.get(k, _MISSING) != v}
+    if not params:
+        return tuple(props.kinks)
+    import sympy as sp
+    from sympy.core.relational import Relational
+
+    x = sp.Symbol("x", real=True)
+    expr = fn.symbolic(**_exact_parameters(params))
+    points: set[float] = set()
+    for relation in expr.atoms(Relational):
+        points |= {float(v) for v in sp.solve(relation.lhs - relation.rhs, x)}
+    for extremum in expr.atoms(sp.Min, sp.Max):
+        arguments = extremum.args
+        for i, a in enumerate(arguments):
+            for b in arguments[i + 1:]:
+                points |= {float(v) for v in sp.solve(a - b, x)}
+    return tuple(sorted(points))
+
+
+_MISSING = object()
+
+
+def _argument_scale(params: dict) -> float:
+    """How far the numeric parameters can stretch an argument: the largest of 1, ``|p|`` and ``1/|p|``."""
+    values = [abs(float(v)) for v in params.values() if _is_number(v) and v != 0]
+    return max([1.0, *values, *(1 / v for v in values)])
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def measure(fn: Callable[..., Any], dtype: Any, grid: np.ndarray | None = None, params: dict | None = None,
             derivative: bool = True, skip_derivative_at: Iterable[float] = ()) -> AccuracyReport:
     """Measure the worst value and derivative error of ``fn`` over ``grid`` in ``dtype``.
 
-    The derivative is not compared at the exact kink points (``skip_derivative_at``, by default
-    ``fn.info.properties.kinks``): there its value is a convention, pinned by its own test.
+    The reference is ``fn.symbolic(**params)``. The derivative is not compared at the exact kink points
+    (``skip_derivative_at``, ``fn.info.properties.kinks`` and :func:`case_kinks`): there its value is a
+    convention, pinned by its own test. The default grid holds the kinks and switch points with their
+    neighbouring floats.
 
     Parameters
     ----------
@@ -277,7 +337,7 @@ def measure(fn: Callable[..., Any], dtype: Any, grid: np.ndarray | None = None, 
     grid : ndarray, optional
         The inputs; :func:`full_range_grid` with the function's kinks and switch points if omitted.
     params : dict, optional
-        Parameters of ``fn``; its defaults if omitted.
+        Parameters of ``fn`` (one of its ``info.parameter_cases``, say); its defaults if omitted.
     derivative : bool, default True
         Measure the derivative too.
     skip_derivative_at : iterable of float, optional
@@ -291,20 +351,23 @@ def measure(fn: Callable[..., Any], dtype: Any, grid: np.ndarray | None = None, 
     dtype = np.dtype(dtype)
     params = dict(params or {})
     props = fn.info.properties
+    kinks = case_kinks(fn, params)
     if grid is None:
-        grid = full_range_grid(dtype, (*props.kinks, *props.switch_points))
+        grid = full_range_grid(dtype, (*props.kinks, *kinks, *props.switch_points))
     xs = np.asarray(grid, dtype=dtype)
     mp_value, mp_derivative = _mp_callables(fn.__name__, tuple(sorted(params.items())))
+    scale = _argument_scale(params)
     y = _evaluate(fn, xs, params)
-    value_errors = [ulp_error(yi, reference(mp_value, xi, dtype), dtype) for xi, yi in zip(xs, y, strict=True)]
+    value_errors = [ulp_error(yi, reference(mp_value, xi, dtype, scale), dtype) for xi, yi in zip(xs, y, strict=True)]
     value_max, value_x = _worst(value_errors, xs)
     derivative_max = derivative_x = None
     if derivative and props.elementwise:
-        kinks = set(skip_derivative_at) | set(props.kinks)
+        kinks = set(skip_derivative_at) | set(props.kinks) | {float(dtype.type(k)) for k in kinks}
         keep = np.array([float(v) not in kinks for v in xs], dtype=bool)
         dxs = xs[keep]
         dy = np.asarray(fn.derivative(dxs, **params))
-        errors = [ulp_error(di, reference(mp_derivative, xi, dtype), dtype) for xi, di in zip(dxs, dy, strict=True)]
+        errors = [ulp_error(di, reference(mp_derivative, xi, dtype, scale), dtype)
+                  for xi, di in zip(dxs, dy, strict=True)]
         derivative_max, derivative_x = _worst(errors, dxs)
     return AccuracyReport(fn.__name__, dtype.name, xs.size, value_max, value_x, derivative_max, derivative_x)
 
@@ -337,8 +400,76 @@ def worst_points(fn: Callable[..., Any], dtype: Any, grid: np.ndarray, which: st
     params = dict(params or {})
     xs = np.asarray(grid, dtype=dtype)
     mp_value, mp_derivative = _mp_callables(fn.__name__, tuple(sorted(params.items())))
+    scale = _argument_scale(params)
     target, computed = (mp_value, _evaluate(fn, xs, params)) if which == "value" else (
         mp_derivative, fn.derivative(xs, **params))
-    errors = [(float(xi), ulp_error(ci, reference(target, xi, dtype), dtype))
+    errors = [(float(xi), ulp_error(ci, reference(target, xi, dtype, scale), dtype))
               for xi, ci in zip(xs, np.asarray(computed), strict=True)]
     return sorted(errors, key=lambda pair: -pair[1])[:count]
+
+
+# --- softmax and log_softmax: Jacobians and vector-Jacobian products ---------------------------------------
+
+
+def jacobian_reference(name: str, row: np.ndarray) -> list[list[mpmath.mpf]]:
+    """The exact Jacobian of ``softmax`` or ``log_softmax`` at the float row ``row``, from mpmath.
+
+    The probabilities are ``exp(x_j - max)`` over their sum; the entries ``y_i (delta_ij - y_j)`` and
+    ``delta_ij - y_j`` are formed directly, at a precision that resolves ``1 - y_j`` down to the smallest
+    subnormal (the spread of the row in decimal digits, up to 400 more than the 40 kept).
+    """
+    values = [float(v) for v in row]
+    finite = [v for v in values if np.isfinite(v)]
+    spread = max(finite) - min(finite) if finite else 0.0
+    with mpmath.workdps(40 + int(min(_LOG10_E * spread, 400))):
+        peak = mpmath.mpf(max(values))
+        e = [_exp(mpmath.mpf(v) - peak) for v in values]
+        total = mpmath.fsum(e)
+        y = [v / total for v in e]
+        n = len(values)
+        if name == "softmax":
+            return [[y[i] * ((1 if i == j else 0) - y[j]) for j in range(n)] for i in range(n)]
+        return [[(1 if i == j else 0) - y[j] for j in range(n)] for i in range(n)]
+
+
+@dataclass
+class JacobianReport:
+    """Worst error of ``f.jacobian`` and of ``f.vjp`` with one-hot gradients over a set of rows."""
+
+    name: str
+    dtype: str
+    rows: int
+    jacobian_max_ulp: float
+    jacobian_worst_row: tuple
+    vjp_max_ulp: float
+    vjp_worst_row: tuple
+
+
+def measure_jacobian(fn: Callable[..., Any], dtype: Any, rows: Iterable[Iterable[float]]) -> JacobianReport:
+    """Measure ``fn.jacobian(row)`` and ``fn.vjp(row, one_hot_k)`` (row k of the Jacobian) against mpmath.
+
+    >>> import actlib
+    >>> report = measure_jacobian(actlib.softmax, np.float64, [[-86.7388, 0.0], [1.0, -3.0, 2.5]])
+    >>> bool(report.jacobian_max_ulp <= 4 and report.vjp_max_ulp <= 4)
+    True
+    """
+    dtype = np.dtype(dtype)
+    jacobian_worst = (0.0, ())
+    vjp_worst = (0.0, ())
+    count = 0
+    for raw in rows:
+        row = np.asarray(raw, dtype=dtype)
+        count += 1
+        exact = jacobian_reference(fn.__name__, row)
+        computed = np.asarray(fn.jacobian(row))
+        identity = np.eye(row.size, dtype=dtype)
+        for i in range(row.size):
+            pulled = np.asarray(fn.vjp(row, identity[i]))
+            for j in range(row.size):
+                error = ulp_error(computed[i, j], exact[i][j], dtype)
+                if error > jacobian_worst[0]:
+                    jacobian_worst = (error, tuple(float(v) for v in row))
+                error = ulp_error(pulled[j], exact[i][j], dtype)
+                if error > vjp_worst[0]:
+                    vjp_worst = (error, tuple(float(v) for v in row))
+    return JacobianReport(fn.__name__, dtype.name, count, *jacobian_worst, *vjp_worst)

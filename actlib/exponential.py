@@ -6,9 +6,9 @@ which keeps full relative accuracy near 0 where ``exp(x) - 1`` cancels.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-import mpmath
 import numpy as np
 
 from . import _stable
@@ -34,11 +34,6 @@ def _sp():
 
 def _x():
     return _sp().Symbol("x", real=True)
-
-
-def _elu_negative(x, alpha):
-    # only the non-positive inputs reach expm1, so nothing overflows
-    return alpha * np.expm1(_stable.at_most(x, 0.0))
 
 
 @activation(
@@ -71,6 +66,7 @@ def _elu_negative(x, alpha):
     ),
     checks={"alpha": finite},
     compute_dtype=np.float64,
+    parameter_cases=({"alpha": 0.1}, {"alpha": 10.0}, {"alpha": 0.0}, {"alpha": -1.0}, {"alpha": 1e-3}),
 )
 def elu(x, *, alpha=1.0):
     r"""Exponential linear unit.
@@ -111,12 +107,17 @@ def elu(x, *, alpha=1.0):
     >>> float(elu.derivative(0.0, alpha=0.5))
     0.5
     """
-    return _stable.select(x > 0, x, _elu_negative(x, alpha))
+    # only the non-positive inputs reach expm1, so nothing overflows
+    return _stable.select(x > 0, x, alpha * np.expm1(_stable.at_most(x, 0.0)))
 
 
 @elu.defderivative
 def _elu_derivative(x, *, alpha=1.0):
-    return _stable.select(x > 0, 1.0, alpha * np.exp(_stable.at_most(x, 0.0)))
+    d = alpha * np.exp(_stable.at_most(x, 0.0))
+    tail = x < _stable.SUBNORMAL_EXP
+    if np.any(tail):  # exp(x) alone would be subnormal and lose the bits alpha > 1 would need
+        d[tail] = _stable.scaled_exp(alpha, x[tail])
+    return _stable.select(x > 0, 1.0, d)
 
 
 @elu.defsymbolic
@@ -130,9 +131,10 @@ def _elu_symbolic(alpha=1.0):
 #: variants chapter derives them again from the fixed-point conditions.
 SELU_ALPHA = "1.6732632423543772848170429916717"
 SELU_SCALE = "1.0507009873554804934193349852946"
-_SCALE_HI, _SCALE_LO = _stable.dd_constant(SELU_SCALE)
-with mpmath.workdps(50):
-    _SCALE_ALPHA_HI, _SCALE_ALPHA_LO = _stable.dd_constant(mpmath.mpf(SELU_SCALE) * mpmath.mpf(SELU_ALPHA))
+#: the scale and the product scale * alpha as double-doubles (hi correctly rounded, lo the rest), so that a
+#: product with them rounds once
+_SCALE_HI, _SCALE_LO = 1.0507009873554805, 3.9874847667154144e-17
+_SCALE_ALPHA_HI, _SCALE_ALPHA_LO = 1.7580993408473768, 1.41535193800845e-17
 
 
 def _times_dd(value, hi, lo):
@@ -266,6 +268,7 @@ def _selu_symbolic():
     ),
     checks={"alpha": positive},
     compute_dtype=np.float64,
+    parameter_cases=({"alpha": 0.1}, {"alpha": 0.5}, {"alpha": 10.0}, {"alpha": 1e-3}, {"alpha": 1e3}),
 )
 def celu(x, *, alpha=1.0):
     r"""Continuously differentiable ELU.
@@ -291,7 +294,10 @@ def celu(x, *, alpha=1.0):
     -----
     The derivative is 1 for :math:`x > 0` and :math:`e^{x/\alpha}` for :math:`x \le 0`: it is 1 from both
     sides at 0 for every :math:`\alpha`, so celu is :math:`C^1` (ELU is only for :math:`\alpha = 1`) and
-    ``celu.derivative(0) = 1`` as PyTorch. Barron, "Continuously differentiable exponential linear
+    ``celu.derivative(0) = 1`` as PyTorch. The input is clipped where :math:`e^{x/\alpha}` is 0 before it is
+    divided (no overflow for a small :math:`\alpha`), and the rounding error of :math:`x/\alpha`, which the
+    exponential would amplify up to 745 times, is carried (unless :math:`\alpha` is a power of two, where
+    the quotient is exact). Barron, "Continuously differentiable exponential linear
     units", arXiv:1704.07483, 2017.
 
     Examples
@@ -301,12 +307,48 @@ def celu(x, *, alpha=1.0):
     >>> float(celu.derivative(0.0, alpha=2.0))
     1.0
     """
-    return _stable.select(x > 0, x, _elu_negative(x / alpha, alpha))
+    clipped, z, z_error = _celu_argument(x, alpha)
+    negative = np.expm1(z)
+    if z_error is not None:
+        negative += (negative + 1.0) * z_error  # expm1(z + z_error) to first order
+    negative *= alpha
+    # where |x/alpha| < 2**-30, alpha expm1(x/alpha) = x (1 + x/(2 alpha) + ...): x + x z/2 keeps the bits of a
+    # tiny x that x/alpha alone would lose in the subnormal range (alpha > 1)
+    tiny = np.abs(z) < _CELU_TINY
+    if alpha != 1 and np.any(tiny):
+        small = clipped[tiny]
+        negative[tiny] = np.copysign(small + 0.5 * (small * z[tiny]), small)  # celu(-0.0) = -0.0
+    return _stable.select(x > 0, x, negative)
+
+
+#: below this |x/alpha| the series x (1 + z/2) of celu is exact to float64 (its next term is z**2/6 < 2**-61)
+_CELU_TINY = 2.0**-30
+
+
+def _celu_argument(x, alpha):
+    """``x`` clipped to ``[-alpha EXP_ZERO, 0]``, ``z = x/alpha`` and its rounding error (the negative branch).
+
+    ``exp(z)`` is 0 below ``-EXP_ZERO``, so the clip changes no result and keeps ``x/alpha`` from overflowing
+    (alpha < 1). The derivative ``exp(z)`` amplifies the rounding of ``z`` by ``|z|``, up to 745 times, so
+    the error (from Dekker's product, exact by Sterbenz) is applied to first order.
+    """
+    x = np.clip(x, -_stable.EXP_ZERO * alpha, 0.0)
+    if math.frexp(alpha)[0] == 0.5:  # a power of two: the quotient is exact (alpha = 1, the default)
+        return x, x / alpha, None
+    z = x / alpha
+    # |z| <= EXP_ZERO; for alpha beyond 2**996 the general product splits it without overflow
+    two_prod = _stable.two_prod_bounded if alpha <= 2.0**996 else _stable.two_prod
+    p, p_error = two_prod(z, np.float64(alpha))
+    return x, z, ((x - p) - p_error) / alpha
 
 
 @celu.defderivative
 def _celu_derivative(x, *, alpha=1.0):
-    return _stable.select(x > 0, 1.0, np.exp(_stable.at_most(x / alpha, 0.0)))
+    _, z, z_error = _celu_argument(x, alpha)
+    e = np.exp(z)
+    if z_error is not None:
+        e += e * z_error
+    return _stable.select(x > 0, 1.0, e)
 
 
 @celu.defsymbolic
@@ -356,6 +398,8 @@ def _scaled_input(x, beta):
     ),
     validate=_validate_softplus,
     compute_dtype=np.float64,
+    parameter_cases=({"beta": 0.5}, {"beta": 2.0}, {"beta": 10.0}, {"beta": 1e-3}, {"beta": 100.0}, {"threshold": 20.0},
+                     {"beta": 2.0, "threshold": 5.0}),
 )
 def softplus(x, *, beta=1.0, threshold=None):
     r"""Softplus, a smooth ReLU.
@@ -426,4 +470,7 @@ def _softplus_derivative(x, *, beta=1.0, threshold=None):
 def _softplus_symbolic(beta=1.0, threshold=None):
     sp = _sp()
     x = _x()
-    return sp.log(1 + sp.exp(beta * x)) / beta
+    exact = sp.log(1 + sp.exp(beta * x)) / beta
+    if threshold is None:
+        return exact
+    return sp.Piecewise((x, beta * x > threshold), (exact, True))

@@ -13,9 +13,6 @@ difference of two nearly equal terms is replaced by a Taylor polynomial about th
 
 from __future__ import annotations
 
-import functools
-
-import mpmath
 import numpy as np
 import scipy.special
 
@@ -34,12 +31,12 @@ from ._core import (
 )
 from .evaluation import evaluate_with
 
+#: the cubic coefficient of GELU's tanh form (Hendrycks & Gimpel 2016), as printed: a decimal, not a double
 _KAPPA = "0.044715"
-with mpmath.workdps(50):  # the low halves need the constants to more than double precision
-    _SQRT_2_OVER_PI_HI, _SQRT_2_OVER_PI_LO = _stable.dd_constant(mpmath.sqrt(2 / mpmath.pi))
-    _KAPPA_HI, _KAPPA_LO = _stable.dd_constant(_KAPPA)
-#: below this the gate's exp() would be subnormal, so products are formed with exp(s/2) twice
-_TAIL = -700.0
+#: sqrt(2/pi) and 0.044715 as double-doubles (hi correctly rounded, lo the rest): the tanh form's argument is
+#: carried to about 106 bits, because the exponential of the gate amplifies its rounding error
+_SQRT_2_OVER_PI_HI, _SQRT_2_OVER_PI_LO = 0.7978845608028654, -4.98465440455546e-17
+_KAPPA_HI, _KAPPA_LO = 0.044715, 2.1960211427085595e-18
 
 
 def _saturating(kernel):
@@ -90,27 +87,37 @@ def _x():
     return _sp().Symbol("x", real=True)
 
 
-def _mp_derivative(name: str, **params):
-    """The mpmath derivative of an activation, from its SymPy expression."""
-    import sympy as sp
-
-    from ._core import ACTIVATIONS
-
-    x = sp.Symbol("x", real=True)
-    expr = sp.diff(ACTIVATIONS[name].symbolic(**params), x)
-    return sp.lambdify(x, expr, modules="mpmath")
-
-
-def _root_patch(name: str, guess: float, order: int = 24, **params):
-    return _root_patch_for(name, guess, order, tuple(sorted(params.items())))
-
-
-@functools.lru_cache(maxsize=64)
-def _root_patch_for(name: str, guess: float, order: int, params: tuple):
-    # SymPy's diff and lambdify and mpmath's root search take a quarter of a second: once per parameter
-    # set, not once per call (a training loop calls the derivative thousands of times).
-    key = f"{name}{list(params)}"
-    return _stable.root_taylor(key, _mp_derivative(name, **dict(params)), guess, order)
+# The zeros of the derivatives of silu, mish and gelu(approximate="tanh") as double-doubles, then the Taylor
+# coefficients c0, c1, ..., c24 of the derivative about them (c0 = 0 up to rounding): near a zero the
+# derivative's formula is a difference of nearly equal terms, and the polynomial in x - root keeps its
+# relative accuracy (``_stable.patch_near_root``). Generated with mpmath by tests/test_constants.py.
+_SILU_DERIVATIVE_ROOT = (
+    -1.2784645427610737, -1.0946994183093437e-16, 0.0, 0.2178117057198001, 0.1466487969969469,
+    0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122,
+    0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05,
+    -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08,
+    -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09,
+    2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12,
+    8.04274075537398e-12, 1.4842855116792256e-12,
+)
+_MISH_DERIVATIVE_ROOT = (
+    -1.1924312145154952, -4.8484829848031044e-17, 0.0, 0.2669479140495345, 0.20473126408010586,
+    0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685,
+    0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073, -4.1961496031696126e-05,
+    -5.582891567360688e-05, -1.72992708103044e-05, 9.427361327376651e-07, 2.9088199364912223e-06,
+    1.071676702702074e-06, 2.6879417855557728e-08, -1.4117255919499382e-07, -6.174424363104907e-08,
+    -5.460186173028381e-09, 6.3895954615089855e-09, 3.3604012383661332e-09, 4.817646300218697e-10,
+    -2.6751871594311224e-10, -1.7442209713382678e-10,
+)
+_GELU_TANH_DERIVATIVE_ROOT = (
+    -0.7524614220710163, 3.635560509207687e-17, 0.0, 0.4304000910248585, 0.38751844613578895,
+    -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118,
+    0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053,
+    0.00012425227802639782, -3.4956171694436116e-05, -1.5950896871645105e-05, 5.918611710894005e-06,
+    2.4335516344299543e-06, -9.898647747433667e-07, -4.3102482988029016e-07, 1.4157556987729473e-07,
+    7.520740909289922e-08, -1.6978217459781023e-08, -1.196180847972441e-08, 1.7637802707907564e-09,
+    1.744987137846621e-09, -1.708811216951738e-10,
+)
 
 
 # --- sigmoid-gated: silu and swish -----------------------------------------------------------------
@@ -120,16 +127,18 @@ def _x_sigmoid(x, z, z_error):
     """``x * sigmoid(z + z_error)`` for ``z`` the rounded ``beta * x``; no overflow, no lost tail."""
     # x / (1 + E) with E = e^-z: the sum 1 + E is carried with its rounding error, and the error of z
     # enters as E(1 - z_error), so besides exp only the division and one correction round
-    e_minus_z = np.exp(-_stable.at_least(z, _TAIL))
+    e_minus_z = np.exp(-_stable.at_least(z, _stable.SUBNORMAL_EXP))
     one_plus, one_plus_error = _stable.two_sum(np.ones_like(e_minus_z), e_minus_z)
     if z_error is not None:
         one_plus_error = one_plus_error - e_minus_z * z_error
     quotient = x / one_plus
     y = quotient - quotient * (one_plus_error / one_plus)
-    tail = z < _TAIL
+    tail = z < _stable.SUBNORMAL_EXP
     if np.any(tail):
-        correction = 1.0 if z_error is None else 1.0 + z_error[tail]
-        y[tail] = _stable.scaled_exp(x[tail] * correction, z[tail])
+        # x exp(z) first: x * (1 + z_error) would overflow at x = -max (beta < 1), where the product is 0
+        y[tail] = _stable.scaled_exp(x[tail], z[tail])
+        if z_error is not None:
+            y[tail] *= 1.0 + z_error[tail]
     # the gate is positive, so the result has the sign of x; at x = -0 the correction's -0 - -0 gave +0
     return np.copysign(y, x, out=y)
 
@@ -141,10 +150,10 @@ def _silu_derivative_of(z):
     positive = (1.0 + e + z * e) / (one_plus * one_plus)
     negative = e * ((1.0 + z) + e) / (one_plus * one_plus)
     d = _stable.select(z >= 0, positive, negative)
-    tail = z < _TAIL
+    tail = z < _stable.SUBNORMAL_EXP
     if np.any(tail):
         d[tail] = _stable.scaled_exp(1.0 + z[tail], z[tail])
-    return _stable.patch_near_root(z, d, _root_patch("silu", -1.278), radius=0.1)
+    return _stable.patch_near_root(z, d, _SILU_DERIVATIVE_ROOT, radius=0.1)
 
 
 def _silu_second_derivative_of(z):
@@ -255,6 +264,7 @@ def _silu_symbolic():
     ),
     checks={"beta": finite},
     compute_dtype=np.float64,
+    parameter_cases=({"beta": 0.0}, {"beta": 0.3}, {"beta": -1.0}, {"beta": 10.0}, {"beta": 1e-3}, {"beta": 100.0}),
 )
 def swish(x, *, beta=1.0):
     r"""Swish: :math:`x\,\sigma(\beta x)`.
@@ -278,8 +288,10 @@ def swish(x, *, beta=1.0):
 
     Notes
     -----
-    The derivative is :math:`\operatorname{silu}'(\beta x)`. For :math:`\beta \ne 1` the rounding error of
-    :math:`\beta x` is recovered (Dekker's product) and applied to first order.
+    The derivative is :math:`\operatorname{silu}'(\beta x)`. No input overflows or gives NaN, for any
+    :math:`\beta`: the gate is computed from :math:`\beta x` clipped where it saturates, so
+    ``swish(-inf, beta=0.3)`` is 0 and ``swish(inf, beta=0)`` is inf. For :math:`\beta \ne 1` the rounding
+    error of :math:`\beta x` is recovered (Dekker's product) and applied to first order.
 
     References
     ----------
@@ -292,7 +304,7 @@ def swish(x, *, beta=1.0):
     """
     if beta == 1:
         return _saturating(lambda v: _x_sigmoid(v, v, None))(x)
-    x = np.clip(x, -np.finfo(np.float64).max, np.finfo(np.float64).max)  # inf * 0 gate would be NaN
+    x = np.clip(x, -_stable.FLOAT64_MAX, _stable.FLOAT64_MAX)  # inf * 0 gate would be NaN
     z, z_error = _stable.scaled_argument(x, beta)
     y = _x_sigmoid(x, z, z_error)
     return _stable.select(np.isinf(x) & (y != 0), x, y)
@@ -350,7 +362,7 @@ def _gelu_exact_derivative(x):
 
 def _tanh_argument(x):
     """``2u = 2 sqrt(2/pi) (x + 0.044715 x^3)`` as a double-double (hi, lo); saturated beyond |x| = 1e4."""
-    x = np.clip(x, -1.0e4, 1.0e4)
+    x = np.clip(x, -_TANH_FORM_SATURATED, _TANH_FORM_SATURATED)
     square, square_error = _stable.two_prod(x, x)
     cube, cube_error = _stable.two_prod(x, square)
     cube_error = cube_error + x * square_error
@@ -363,6 +375,11 @@ def _tanh_argument(x):
     return 2.0 * u, 2.0 * u_error
 
 
+#: beyond |x| = 1e4 the tanh form's gate argument 2u exceeds 7e10: the gate is 0 or 1 to every bit, and the
+#: cube x**3 (with its Dekker split) stays far from overflow
+_TANH_FORM_SATURATED = 1.0e4
+
+
 def _gelu_tanh(x):
     # 0.5 x (1 + tanh u) = x sigma(2u): no 1 + tanh cancellation in the left tail
     z, z_error = _tanh_argument(x)
@@ -372,16 +389,16 @@ def _gelu_tanh(x):
 def _gelu_tanh_derivative(x):
     # d/dx [x sigma(z)] = sigma(z) (1 + x z' sigma(-z)), z = 2u, z' = 2 sqrt(2/pi) (1 + 3 kappa x^2)
     z, z_error = _tanh_argument(x)
-    clipped = np.clip(x, -1.0e4, 1.0e4)
+    clipped = np.clip(x, -_TANH_FORM_SATURATED, _TANH_FORM_SATURATED)
     dz = 2.0 * _SQRT_2_OVER_PI_HI * (1.0 + 3.0 * _KAPPA_HI * clipped * clipped)
     gate = _stable.sigmoid(z)
     gate_neg = _stable.sigmoid(-z)
     gate = gate * (1.0 + gate_neg * z_error)
     d = gate * (1.0 + x * dz * gate_neg)
-    tail = z < _TAIL
+    tail = z < _stable.SUBNORMAL_EXP
     if np.any(tail):
         d[tail] = _stable.scaled_exp((1.0 + x[tail] * dz[tail]) * (1.0 + z_error[tail]), z[tail])
-    return _stable.patch_near_root(x, d, _root_patch("gelu", -0.7525, approximate="tanh"), radius=0.3)
+    return _stable.patch_near_root(x, d, _GELU_TANH_DERIVATIVE_ROOT, radius=0.3)
 
 
 @activation(
@@ -420,6 +437,7 @@ def _gelu_tanh_derivative(x):
     ),
     checks={"approximate": one_of("none", "tanh")},
     compute_dtype=np.float64,
+    parameter_cases=({"approximate": "tanh"},),
 )
 def gelu(x, *, approximate="none"):
     r"""Gaussian error linear unit.
@@ -611,7 +629,7 @@ def _mish(x):
         with np.errstate(invalid="ignore", divide="ignore"):  # xg = 0 only where x = 0 or e underflowed
             relative = _stable.select(xg != 0, xg_error / xg, 0.0) - h_error / h
         y[negative] = quotient + quotient * relative
-    tail = x < _TAIL
+    tail = x < _stable.SUBNORMAL_EXP
     if np.any(tail):
         y[tail] = _stable.scaled_exp(x[tail], x[tail])
     return y
@@ -621,11 +639,15 @@ def _mish(x):
 def _mish_narrow(x):
     # tanh(softplus(x)) = n / (n + 2) with n = e (e + 2), e = exp(x): no cancellation anywhere. Above 20 it
     # is 1 - 2e**-2x rounded to 1 in float64, so exp is capped there and the gate stays finite.
-    e = np.exp(_stable.at_most(x, 20.0))
+    e = np.exp(_stable.at_most(x, _MISH_GATE_IS_ONE))
     n = e + 2.0
     n *= e
     gate = np.divide(n, n + 2.0, out=e)
     return np.multiply(np.clip(x, -_FAR, _FAR), gate, out=gate)
+
+
+#: above 20, tanh(softplus(x)) = 1 - 2 exp(-2x) + ... rounds to 1 in float64 (2 exp(-40) < 2**-53)
+_MISH_GATE_IS_ONE = 20.0
 
 
 @mish.defderivative
@@ -645,10 +667,10 @@ def _mish_derivative_clipped(x):
         bracket = 4.0 * (1.0 + xn) + e * ((6.0 + 4.0 * xn) + e * (4.0 + e))
         denominator = e * (e + 2.0) + 2.0
         d[negative] = e * bracket / (denominator * denominator)
-    tail = x < _TAIL
+    tail = x < _stable.SUBNORMAL_EXP
     if np.any(tail):
         d[tail] = _stable.scaled_exp(1.0 + x[tail], x[tail])
-    return _stable.patch_near_root(x, d, _root_patch("mish", -1.1924), radius=0.3)
+    return _stable.patch_near_root(x, d, _MISH_DERIVATIVE_ROOT, radius=0.3)
 
 
 @mish.defsymbolic

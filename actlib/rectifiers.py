@@ -36,6 +36,12 @@ def _x():
     return _sp().Symbol("x", real=True)
 
 
+def _exact(value):
+    """A parameter as the exact rational the kernels receive: ``0.1`` is the binary ``0.1000000000000000055...``,
+    and the function switches branch on the same side of it as the kernel (``nsimplify`` would give 1/10)."""
+    return _sp().Rational(value)
+
+
 @activation(
     Properties(
         range="[0, inf)", monotonic=True, smoothness="0", zero_centred=False, bounded_below=True,
@@ -140,6 +146,8 @@ def _relu_symbolic():
         at_signed_zeros=(-0.0, 0.0), kink_derivatives=(0.01,),
     ),
     checks={"negative_slope": finite},
+    parameter_cases=({"negative_slope": 0.0}, {"negative_slope": 1.0}, {"negative_slope": 10.0},
+                     {"negative_slope": -0.5}, {"negative_slope": 0.2}, {"negative_slope": 1e-30}),
 )
 def leaky_relu(x, *, negative_slope=0.01, out=None):
     r"""Leaky ReLU.
@@ -164,7 +172,11 @@ def leaky_relu(x, *, negative_slope=0.01, out=None):
     -----
     The derivative is 1 for :math:`x > 0` and :math:`a` for :math:`x \le 0`: at the kink it is
     ``negative_slope``, as in PyTorch. The form :math:`\max(a x, x)` found in write-ups equals this
-    only for :math:`a \le 1`; for :math:`a > 1` it picks :math:`a x` on the positive side.
+    only for :math:`a \le 1`; for :math:`a > 1` it picks :math:`a x` on the positive side. With a slope
+    :math:`|a| > 1` the product of a negative input near the largest float overflows; it rounds to
+    :math:`\pm\infty` with NumPy's overflow warning, which is raised only there, where the exact result is
+    beyond the largest float. A slope of 0 gives :math:`-0` for every negative input, :math:`-\infty` included
+    (not :math:`0 \cdot \infty = ` NaN).
 
     References
     ----------
@@ -181,13 +193,20 @@ def leaky_relu(x, *, negative_slope=0.01, out=None):
 
 
 def _leaky(x, slope, out):
-    """``x`` where ``x >= 0``, else ``slope * x``, for a scalar slope."""
+    """``x`` where ``x >= 0``, else ``slope * x``, for a scalar slope (in the dtype of ``x``).
+
+    A slope of 0 gives -0.0 for every negative input, -inf included (where ``0 * x`` would be NaN). Only the
+    negative inputs are multiplied, so an overflow warning (slope > 1) means that the exact result overflows.
+    """
     if 0 < slope <= 1:
         # |slope * x| <= |x| after rounding too, so the larger of x and slope * x is the right one (also for
         # +-0, +-inf and NaN); two branch-free passes instead of np.where's unpredictable per-element branch
         result = np.multiply(x, slope, out=out)
         return np.maximum(result, x, out=result)
-    result = np.where(x >= 0, x, x * slope)
+    if slope == 0:
+        result = np.where(x < 0, x.dtype.type(-0.0), x)  # NaN stays NaN
+    else:
+        result = np.where(x >= 0, x, np.clip(x, x.dtype.type(-np.inf), x.dtype.type(0)) * slope)
     if out is None:
         return result
     np.copyto(out, result)
@@ -248,6 +267,7 @@ def _validate_prelu(params: dict[str, Any]) -> None:
     ),
     capabilities=Capabilities(learned="weight"),
     validate=_validate_prelu,
+    parameter_cases=({"weight": 0.0}, {"weight": 1.0}, {"weight": 10.0}, {"weight": -0.5}, {"weight": 0.1}),
 )
 def prelu(x, *, weight=0.25, out=None):
     r"""Parametric ReLU: a leaky ReLU whose negative slope is learned.
@@ -273,7 +293,11 @@ def prelu(x, *, weight=0.25, out=None):
     :math:`\partial y/\partial x` is 1 for :math:`x > 0` and :math:`w` for :math:`x \le 0` (so
     ``weight`` at 0, as PyTorch). :math:`\partial y/\partial w` (``prelu.weight_derivative``) is
     :math:`x` for :math:`x < 0` and 0 otherwise; sum it over the broadcast axes to get the gradient
-    of a shared slope.
+    of a shared slope. With a weight :math:`|w| > 1` the product of a
+    negative input near the largest float overflows; it rounds to :math:`\pm\infty` with NumPy's overflow
+    warning, which is raised only there, where the exact result is beyond the largest float. A weight of 0
+    gives :math:`-0` for every negative input, :math:`-\infty` included (not :math:`0 \cdot \infty = `
+    NaN).
 
     References
     ----------
@@ -373,6 +397,8 @@ def _rrelu_slopes(x, lower, upper, training, rng, slopes):
     ),
     capabilities=Capabilities(draw=_rrelu_training_draw, drawn=("training", "rng", "slopes")),
     validate=_validate_rrelu,
+    parameter_cases=({"lower": 0.0, "upper": 0.0}, {"lower": 0.1, "upper": 0.3}, {"lower": 0.0, "upper": 1.0},
+                     {"lower": 1.0, "upper": 1.0}, {"lower": 2.0, "upper": 10.0}),
 )
 def rrelu(x, *, lower=1 / 8, upper=1 / 3, training=False, rng=None, slopes=None, out=None):
     r"""Randomized leaky ReLU.
@@ -407,7 +433,11 @@ def rrelu(x, *, lower=1 / 8, upper=1 / 3, training=False, rng=None, slopes=None,
     -----
     The derivative is 1 for :math:`x > 0` and the slope for :math:`x \le 0` (at 0 the slope, as
     PyTorch's ``rrelu_with_noise``). A ``training=True`` call of ``rrelu.derivative`` with a generator
-    in the same state as the forward call draws the same slopes; passing ``slopes=`` makes that explicit.
+    in the same state as the forward call draws the same slopes; passing ``slopes=`` makes that explicit. With a
+    mean slope above 1 the product of a negative input near the largest float overflows; it rounds to
+    :math:`\pm\infty` with NumPy's overflow warning, which is raised only there, where the exact result is
+    beyond the largest float. A slope of 0 gives :math:`-0` for every negative input, :math:`-\infty` included
+    (not :math:`0 \cdot \infty = ` NaN).
 
     Evaluation differs from the paper: Xu et al. (2015) divide negative inputs by the mean of the
     reciprocal slopes, :math:`y = x / \frac{l' + u'}{2}` with :math:`1/a \sim U(l', u')` (their
@@ -486,13 +516,32 @@ def _validate_hardtanh(params: dict[str, Any]) -> None:
         )
 
 
+def _nearest(dtype, value):
+    """``value`` rounded to ``dtype``; beyond its range +-inf, which is then the correctly rounded bound."""
+    with np.errstate(over="ignore"):
+        return dtype.type(value)
+
+
+def _at_most(dtype, limit):
+    """The largest value of ``dtype`` at most ``limit``, so that ``x <= limit`` and ``x > limit`` are decided
+    exactly for every ``x`` of that dtype: ``limit = 0.1`` rounds up in float32, and ``1e6`` rounds to inf in
+    float16, where ``x <= inf`` would hold for ``x = inf`` too."""
+    below = _nearest(dtype, limit)
+    return np.nextafter(below, dtype.type(-np.inf)) if float(below) > limit else below
+
+
+def _at_least(dtype, limit):
+    """The smallest value of ``dtype`` at least ``limit`` (see :func:`_at_most`)."""
+    return -_at_most(dtype, -limit)
+
+
 def _clamp(x, low, high, out=None):
-    return np.clip(x, x.dtype.type(low), x.dtype.type(high), out=out)
+    return np.clip(x, _nearest(x.dtype, low), _nearest(x.dtype, high), out=out)
 
 
 def _clamp_derivative(x, low, high):
     # PyTorch's hardtanh_backward: zero at and beyond both edges
-    return ((x > low) & (x < high)).astype(x.dtype)
+    return ((x > _at_most(x.dtype, low)) & (x < _at_least(x.dtype, high))).astype(x.dtype)
 
 
 @activation(
@@ -596,6 +645,9 @@ def _relu6_symbolic():
         ),
     ),
     validate=_validate_hardtanh,
+    parameter_cases=({"min_val": -2.0, "max_val": 0.5}, {"min_val": 0.0, "max_val": 6.0},
+                     {"min_val": -0.125, "max_val": -0.0625}, {"min_val": -1e30, "max_val": 1e30},
+                     {"min_val": -0.1, "max_val": 0.3}),
 )
 def hardtanh(x, *, min_val=-1.0, max_val=1.0, out=None):
     r"""Hard tanh: the identity clipped to ``[min_val, max_val]``.
@@ -640,7 +692,7 @@ def _hardtanh_derivative(x, *, min_val=-1.0, max_val=1.0):
 @hardtanh.defsymbolic
 def _hardtanh_symbolic(min_val=-1.0, max_val=1.0):
     sp = _sp()
-    return sp.Min(sp.Max(sp.nsimplify(min_val), _x()), sp.nsimplify(max_val))
+    return sp.Min(sp.Max(_exact(min_val), _x()), _exact(max_val))
 
 
 @activation(
@@ -673,6 +725,10 @@ def _hardtanh_symbolic(min_val=-1.0, max_val=1.0):
         ),
     ),
     checks={"threshold": finite, "value": finite},
+    parameter_cases=({"threshold": 1.0, "value": -5.0}, {"threshold": 0.5, "value": 0.5},
+                     {"threshold": -2.0, "value": -2.0}, {"threshold": 0.0, "value": -0.0},
+                     {"threshold": 1e6, "value": 0.0}, {"threshold": -1e30, "value": 7.0},
+                     {"threshold": 0.1, "value": -0.3}),
 )
 def threshold(x, threshold=0.0, value=0.0, *, out=None):
     r"""Keep inputs above a threshold, replace the rest by a constant.
@@ -708,13 +764,13 @@ def threshold(x, threshold=0.0, value=0.0, *, out=None):
     >>> threshold.derivative(np.array([0.5, 1.0, 2.0]), 1.0, -5.0)
     array([0., 0., 1.])
     """
-    t, v = x.dtype.type(threshold), x.dtype.type(value)
+    t, v = _nearest(x.dtype, threshold), _nearest(x.dtype, value)
     if t == v and threshold == value and not np.signbit(v):
         # max(x, t) without np.where's per-element branch: np.clip returns x where x == t, which is t
         # itself unless t is 0, where adding +0 turns x = -0.0 into value = +0.0 (and changes nothing else)
         result = np.clip(x, t, x.dtype.type(np.inf), out=out)
         return np.add(result, x.dtype.type(0), out=result) if t == 0 else result
-    result = np.where(x <= threshold, v, x)  # NaN is kept, as in PyTorch
+    result = np.where(x <= _at_most(x.dtype, threshold), v, x)  # NaN is kept, as in PyTorch
     if out is None:
         return result
     np.copyto(out, result)
@@ -723,14 +779,14 @@ def threshold(x, threshold=0.0, value=0.0, *, out=None):
 
 @threshold.defderivative
 def _threshold_derivative(x, threshold=0.0, value=0.0):
-    return (x > threshold).astype(x.dtype)
+    return (x > _at_most(x.dtype, threshold)).astype(x.dtype)
 
 
 @threshold.defsymbolic
 def _threshold_symbolic(threshold=0.0, value=0.0):
     sp = _sp()
     x = _x()
-    return sp.Piecewise((x, x > sp.nsimplify(threshold)), (sp.nsimplify(value), True))
+    return sp.Piecewise((x, x > _exact(threshold)), (_exact(value), True))
 
 
 # How these functions are evaluated fast (actlib.evaluation): the same bits as one plain call.

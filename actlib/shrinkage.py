@@ -9,7 +9,6 @@ cancel near zero, from its Taylor series.
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
 
 from . import _stable
@@ -25,6 +24,7 @@ from ._core import (
     activation,
     nonnegative,
 )
+from .rectifiers import _at_most, _exact, _nearest
 
 
 def _sp():
@@ -105,7 +105,11 @@ def _tanhshrink_narrow(x):
     square = x * x
     series = (1.0 / 3.0 - (2.0 / 15.0) * square) * square * x
     # x != 0 keeps x - tanh(x) = +0 at x = -0, as the float64 kernel and PyTorch
-    return _stable.select((np.abs(x) < 2.0**-10) & (x != 0), series, difference)
+    return _stable.select((np.abs(x) < _TANHSHRINK_NARROW_SERIES) & (x != 0), series, difference)
+
+
+#: below this |x| the narrow tanhshrink kernel uses its two-term series (see the comment in the kernel)
+_TANHSHRINK_NARROW_SERIES = 2.0**-10
 
 
 def _tanhshrink(x):
@@ -118,8 +122,8 @@ def _tanhshrink(x):
     return result
 
 
-with mpmath.workdps(40):
-    _THIRD_HI, _THIRD_LO = _stable.dd_constant(mpmath.mpf(1) / 3)
+#: 1/3 as a double-double, the leading coefficient of x - tanh x
+_THIRD_HI, _THIRD_LO = 0.3333333333333333, 1.850371707708594e-17
 
 
 def _tanhshrink_series(x):
@@ -133,21 +137,26 @@ def _tanhshrink_series(x):
     return lead + (lead_error + rest)
 
 
-def _tanh_series_coefficients(count: int) -> tuple[float, ...]:
-    # x - tanh(x) = sum_{n>=2} -2^(2n)(2^(2n)-1) B_(2n) / (2n)! x^(2n-1): coefficients of x^3, x^5, ...
-    import mpmath
-
-    with mpmath.workdps(40):
-        out = []
-        for n in range(2, 2 + count):
-            c = -(2 ** (2 * n)) * (2 ** (2 * n) - 1) * mpmath.bernoulli(2 * n) / mpmath.factorial(2 * n)
-            out.append(float(c))
-        return tuple(out)
-
-
-# x - tanh x = x^3/3 - 2x^5/15 + ...; the series in x^2 converges for |x| < pi/2 with ratio (2x/pi)^2,
-# so 60 terms reach 1e-17 relative at |x| = 1.
-_TANHSHRINK_SERIES = _tanh_series_coefficients(60)
+# x - tanh x = x^3/3 - 2x^5/15 + ...: the coefficients of x^3, x^5, ..., -2^(2n) (2^(2n) - 1) B_(2n) / (2n)!
+# for n = 2, 3, ... (B the Bernoulli numbers). The series in x^2 converges for |x| < pi/2 with ratio
+# (2x/pi)^2, so 60 terms reach 1e-17 relative at |x| = 1.
+_TANHSHRINK_SERIES = (
+    0.3333333333333333, -0.13333333333333333, 0.05396825396825397, -0.021869488536155203, 0.008863235529902197,
+    -0.003592128036572481, 0.0014558343870513183, -0.000590027440945586, 0.00023912911424355248,
+    -9.691537956929451e-05, 3.927832388331683e-05, -1.5918905069328964e-05, 6.451689215655431e-06,
+    -2.6147711512907546e-06, 1.0597268320104654e-06, -4.294911078273806e-07, 1.7406618963571648e-07,
+    -7.054636946400968e-08, 2.859136662305254e-08, -1.1587644432798853e-08, 4.6962953982309016e-09,
+    -1.903336833931276e-09, 7.713933635359062e-10, -3.126339545892087e-10, 1.26705769303054e-10,
+    -5.135191408039368e-11, 2.0812146867700473e-11, -8.434845419094337e-12, 3.4185140868111557e-12,
+    -1.385471574294847e-12, 5.61510479241468e-13, -2.2757162553728747e-13, 9.223130585139532e-14,
+    -3.737994031096739e-14, 1.5149519187148606e-14, -6.139868862616814e-15, 2.488395122276279e-15,
+    -1.0085085566354096e-15, 4.087331226869014e-16, -1.6565329513786285e-16, 6.713675175048712e-17,
+    -2.7209500613044588e-17, 1.102759523372237e-17, -4.4693160072374125e-18, 1.8113455516997665e-18,
+    -7.3411070113401475e-19, 2.975238606536194e-19, -1.2058187889305074e-19, 4.8869994781043706e-20,
+    -1.980626286324087e-20, 8.027175987339371e-21, -3.2532918893703063e-21, 1.3185095398600672e-21,
+    -5.343717888893445e-22, 2.165727286213673e-22, -8.777362083427096e-23, 3.557330862200837e-23,
+    -1.4417318942624272e-23, 5.843119280863155e-24, -2.3681270468016817e-24,
+)
 
 
 def _tanh_series_tail(u):
@@ -201,6 +210,7 @@ def _tanhshrink_symbolic():
         ),
     ),
     checks={"lambd": nonnegative},
+    parameter_cases=({"lambd": 0.0}, {"lambd": 2.0}, {"lambd": 0.125}, {"lambd": 1e6}, {"lambd": 0.1}),
 )
 def hardshrink(x, *, lambd=0.5):
     r"""Hard shrinkage: zero out inputs of magnitude at most ``lambd``.
@@ -233,19 +243,19 @@ def hardshrink(x, *, lambd=0.5):
     array([-1. ,  0. ,  0. ,  0.7])
     """
     # written as "not |x| <= lambd" so that NaN propagates, as in PyTorch
-    return np.where(np.abs(x) <= lambd, x.dtype.type(0), x)
+    return np.where(np.abs(x) <= _at_most(x.dtype, lambd), x.dtype.type(0), x)
 
 
 @hardshrink.defderivative
 def _hardshrink_derivative(x, *, lambd=0.5):
-    return (np.abs(x) > lambd).astype(x.dtype)
+    return (np.abs(x) > _at_most(x.dtype, lambd)).astype(x.dtype)
 
 
 @hardshrink.defsymbolic
 def _hardshrink_symbolic(lambd=0.5):
     sp = _sp()
     x = _x()
-    lam = sp.nsimplify(lambd)
+    lam = _exact(lambd)
     return sp.Piecewise((x, x > lam), (x, x < -lam), (0, True))
 
 
@@ -279,6 +289,7 @@ def _hardshrink_symbolic(lambd=0.5):
         ),
     ),
     checks={"lambd": nonnegative},
+    parameter_cases=({"lambd": 0.0}, {"lambd": 2.0}, {"lambd": 0.125}, {"lambd": 1e6}, {"lambd": 0.1}),
 )
 def softshrink(x, *, lambd=0.5, out=None):
     r"""Soft shrinkage (soft thresholding): move every input ``lambd`` towards zero, stopping at zero.
@@ -311,7 +322,14 @@ def softshrink(x, *, lambd=0.5, out=None):
     >>> softshrink(np.array([-1.0, 0.2, 0.75]))
     array([-0.5 ,  0.  ,  0.25])
     """
-    lam = x.dtype.type(lambd)
+    if x.dtype != np.float64 and float(_nearest(x.dtype, lambd)) != lambd:
+        # x - lambd rounded once from float64 (x - lambd rounded to the dtype would lose every bit near lambd)
+        result = softshrink(x.astype(np.float64), lambd=lambd).astype(x.dtype)
+        if out is None:
+            return result
+        np.copyto(out, result)
+        return out
+    lam = np.minimum(_nearest(x.dtype, lambd), np.finfo(x.dtype).max)  # inf - inf would be NaN
     # x minus x clipped to [-lambd, lambd]: x -+ lambd outside (one rounding, the same subtraction as
     # x - copysign(lambd, x)) and x - x = +0 inside, which takes the sign of x, as PyTorch's zeros do; three
     # branch-free passes instead of np.where's five
@@ -322,12 +340,12 @@ def softshrink(x, *, lambd=0.5, out=None):
 
 @softshrink.defderivative
 def _softshrink_derivative(x, *, lambd=0.5):
-    return (np.abs(x) > lambd).astype(x.dtype)
+    return (np.abs(x) > _at_most(x.dtype, lambd)).astype(x.dtype)
 
 
 @softshrink.defsymbolic
 def _softshrink_symbolic(lambd=0.5):
     sp = _sp()
     x = _x()
-    lam = sp.nsimplify(lambd)
+    lam = _exact(lambd)
     return sp.Piecewise((x - lam, x > lam), (x + lam, x < -lam), (0, True))

@@ -169,7 +169,8 @@ def _logsigmoid_symbolic():
 @activation(
     Properties(
         range="(-1, 1)", monotonic=True, smoothness="inf", zero_centred=True, bounded_below=True,
-        bounded_above=True, self_gated=False, switch_points=(0.625,), paper=None, family="squashing",
+        bounded_above=True, self_gated=False, switch_points=(_stable.TANH_DERIVATIVE_SWITCH,), paper=None,
+        family="squashing",
         pytorch=FrameworkName("torch.nn.Tanh"), keras=FrameworkName("keras.activations.tanh"),
         jax=FrameworkName("jax.numpy.tanh"), tensorflow=FrameworkName("tf.math.tanh"),
     ),
@@ -294,11 +295,8 @@ def softsign(x):
     >>> softsign(np.array([-3.0, 0.0, 1.0]))
     array([-0.75,  0.  ,  0.5 ])
     """
-    finite = np.clip(x, -_FLOAT64_MAX, _FLOAT64_MAX)  # inf/inf would be NaN; the limit is +-1
+    finite = np.clip(x, -_stable.FLOAT64_MAX, _stable.FLOAT64_MAX)  # inf/inf would be NaN; the limit is +-1
     return finite / (1.0 + np.abs(finite))
-
-
-_FLOAT64_MAX = np.finfo(np.float64).max
 
 
 @softsign.defderivative

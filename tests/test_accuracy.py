@@ -9,28 +9,78 @@ import numpy as np
 import pytest
 
 import actlib
-from actlib.accuracy import full_range_grid, measure, ulp_error
+from actlib.accuracy import full_range_grid, measure, measure_jacobian, ulp_error
 
 VALUE_ULPS = 2.0
 DERIVATIVE_ULPS = 4.0
+JACOBIAN_ULPS = 4.0
 
-CASES = [(name, {}) for name in actlib.ACTIVATIONS] + [("gelu", {"approximate": "tanh"})]
+#: the defaults of every function, then every parameter case its entry declares
+CASES = [(name, params) for name, fn in actlib.ACTIVATIONS.items() for params in ({}, *fn.info.parameter_cases)]
 
 
 def case_id(case):
     name, params = case
-    return name + "".join(f"-{v}" for v in params.values())
+    return name + "".join(f"-{k}={v}" for k, v in params.items())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_full_range_accuracy_in_ulps(case, dtype):
+def test_full_range_accuracy_in_ulps(case, dtype, record_property):
     name, params = case
-    report = measure(actlib.ACTIVATIONS[name], dtype, params=params)
+    with np.errstate(over="ignore"):  # where the exact value overflows (a slope of 10): test_parameter_cases.py
+        report = measure(actlib.ACTIVATIONS[name], dtype, params=params)
+    record_property("report", report.row())  # the figures, for a table (pytest --junitxml)
     assert report.value_max_ulp <= VALUE_ULPS, report
     if report.derivative_max_ulp is not None:
         assert report.derivative_max_ulp <= DERIVATIVE_ULPS, report
+
+
+def mixed_rows(dtype, count=200, seed=0):
+    """Rows of 3 to 5 entries of both signs and magnitudes from 1e-8 to 1e3 (one row in ten up to the largest
+    float), a quarter of them with a tied maximum."""
+    rng = np.random.default_rng(seed)
+    top = np.log10(float(np.finfo(dtype).max))
+    rows = []
+    for k in range(count):
+        n = 3 + k % 3
+        row = rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(-8, top if k % 10 == 0 else 3, n)
+        if k % 4 == 0:
+            row[rng.integers(n)] = row.max()
+        rows.append(row.astype(dtype))
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_jacobian_and_one_hot_vjp_over_the_full_range_of_pairs(name, dtype, record_property):
+    pairs = [[x, 0.0] for x in full_range_grid(dtype)]
+    report = measure_jacobian(actlib.ACTIVATIONS[name], dtype, pairs)
+    record_property("report", report.__dict__)
+    assert report.jacobian_max_ulp <= JACOBIAN_ULPS and report.vjp_max_ulp <= JACOBIAN_ULPS, report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_jacobian_and_one_hot_vjp_of_longer_rows(name, dtype, record_property):
+    report = measure_jacobian(actlib.ACTIVATIONS[name], dtype, mixed_rows(np.dtype(dtype)))
+    record_property("report", report.__dict__)
+    assert report.jacobian_max_ulp <= JACOBIAN_ULPS and report.vjp_max_ulp <= JACOBIAN_ULPS, report
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_jacobian_where_the_dominant_probability_rounds_to_one(name, dtype):
+    """``1 - y`` of the dominant entry is 0 in floating point from x = -37 (float64: the issue's -86.7388 and
+    beyond); the Jacobian keeps it, and the one-hot vjp gives the same row."""
+    rows = [[-86.7388, 0.0], [-40.0, 0.0], [0.0, -700.0, -745.0], [3.0, -60.0, 2.5, -1e4]]
+    report = measure_jacobian(actlib.ACTIVATIONS[name], dtype, rows)
+    assert report.jacobian_max_ulp <= JACOBIAN_ULPS and report.vjp_max_ulp <= JACOBIAN_ULPS, report
+    jacobian = actlib.ACTIVATIONS[name].jacobian(np.array([-86.7388, 0.0], dtype))
+    assert jacobian[1, 1] > 0 and jacobian[0, 0] > 0
 
 
 def test_ulp_error_of_a_correctly_rounded_value_is_at_most_half():

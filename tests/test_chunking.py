@@ -92,24 +92,22 @@ def test_chunked_out_and_in_place(name, dtype, unchunked, small_chunks):
         assert _bits(strided) == _bits(expected)
 
 
-@pytest.mark.parametrize(
-    ("name", "params"),
-    [("leaky_relu", {"negative_slope": 0.2}), ("leaky_relu", {"negative_slope": 0.0}),
-     ("leaky_relu", {"negative_slope": 1.0}), ("leaky_relu", {"negative_slope": 3.0}),
-     ("leaky_relu", {"negative_slope": -0.5}), ("prelu", {"weight": 0.7}), ("prelu", {"weight": 0.0}),
-     ("prelu", {"weight": 2.5}), ("prelu", {"weight": np.float32(0.1)}),
-     ("threshold", {"threshold": 1.0, "value": -5.0}), ("threshold", {"threshold": 0.5, "value": 0.5}),
-     ("threshold", {"threshold": 0.0, "value": -0.0}), ("threshold", {"threshold": -2.0, "value": -2.0}),
-     ("hardtanh", {"min_val": -2.0, "max_val": 0.5}), ("rrelu", {"lower": 0.1, "upper": 0.3}),
-     ("elu", {"alpha": 0.5}), ("softplus", {"beta": 2.0, "threshold": 5.0}), ("gelu", {"approximate": "tanh"})],
-)
+#: every declared parameter case of every elementwise function, and a slope given as a NumPy scalar
+PARAMETER_CASES = [(name, params) for name in ELEMENTWISE for params in actlib.ACTIVATIONS[name].info.parameter_cases]
+PARAMETER_CASES += [("prelu", {"weight": np.float32(0.1)})]
+
+
+@pytest.mark.parametrize(("name", "params"), PARAMETER_CASES,
+                         ids=[name + "".join(f"-{v}" for v in params.values()) for name, params in PARAMETER_CASES])
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_chunked_with_other_parameters(name, params, dtype, unchunked, small_chunks):
+def test_chunked_with_every_parameter_case(name, params, dtype, unchunked, small_chunks):
     fn = actlib.ACTIVATIONS[name]
     x = _input(dtype)
-    with np.errstate(all="ignore"):
+    with np.errstate(over="ignore"):  # where the exact result overflows (a slope of 10), as in one call
         assert _bits(fn(x, **params)) == _bits(unchunked(fn, x, **params))
         assert _bits(fn.derivative(x, **params)) == _bits(unchunked(fn.derivative, x, **params))
+        out = np.full_like(x, 7)
+        assert _bits(fn(x, **params, out=out)) == _bits(unchunked(fn, x, **params))
 
 
 def test_array_parameters_and_random_draws_are_not_chunked(small_chunks):
@@ -187,15 +185,22 @@ def test_peak_memory_of_a_large_softmax_is_the_output_plus_a_block(name):
     assert peak <= 2 * y.nbytes, peak / y.nbytes
 
 
+def _leaky_where(x, slope):
+    """``np.where(x >= 0, x, x * slope)``, except that a slope of 0 gives -0.0 at -inf (the limit), not NaN."""
+    slope = x.dtype.type(slope)
+    product = x * slope if slope != 0 else np.where(np.isnan(x), x, x.dtype.type(-0.0))
+    return np.where(x >= 0, x, product)
+
+
 REFERENCE = {  # the np.where forms the branch-free kernels replace
-    "leaky_relu": lambda x, negative_slope=0.01: np.where(x >= 0, x, x * x.dtype.type(negative_slope)),
-    "prelu": lambda x, weight=0.25: np.where(x >= 0, x, x * x.dtype.type(weight)),
+    "leaky_relu": lambda x, negative_slope=0.01: _leaky_where(x, negative_slope),
+    "prelu": lambda x, weight=0.25: _leaky_where(x, weight),
     "threshold": lambda x, threshold=0.0, value=0.0: np.where(x <= threshold, x.dtype.type(value), x),
     "hardsigmoid": lambda x: np.clip(x + x.dtype.type(3), x.dtype.type(0), x.dtype.type(6)) / x.dtype.type(6),
     "hardswish": lambda x: np.where(
         x >= 3, x, np.clip(x, x.dtype.type(-3), x.dtype.type(3)) * (np.clip(x, x.dtype.type(-3), x.dtype.type(3))
                                                                      + x.dtype.type(3)) / x.dtype.type(6)),
-    "rrelu": lambda x, lower=1 / 8, upper=1 / 3: np.where(x >= 0, x, x * x.dtype.type((lower + upper) / 2)),
+    "rrelu": lambda x, lower=1 / 8, upper=1 / 3: _leaky_where(x, (lower + upper) / 2),
     "relu": lambda x: np.where(x < 0, x.dtype.type(0), x),  # relu(-0.0) = -0.0, as PyTorch 2.13
     "softshrink": lambda x, lambd=0.5: np.where(
         np.abs(x) <= x.dtype.type(lambd), np.copysign(x.dtype.type(0), x), x - np.copysign(x.dtype.type(lambd), x)),

@@ -61,3 +61,24 @@ def test_naive_softmax_overflows_where_this_does_not():
         naive = np.exp(x) / np.exp(x).sum()
     assert np.isnan(naive[0])
     np.testing.assert_array_equal(softmax(x), [1.0, np.exp(-1000.0)])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("fn", [softmax, log_softmax])
+def test_one_hot_vjp_is_the_jacobian_row(fn, dtype):
+    """Both are rounded once from extended precision, so they agree as numbers (only the sign of a zero, where
+    the exact entry is below the smallest subnormal, may differ); near saturation too."""
+    rng = np.random.default_rng(4)
+    rows = [rng.normal(size=n) * 10.0 ** rng.uniform(-3, 3) for n in (2, 3, 4, 5, 8) for _ in range(10)]
+    rows += [np.array([-86.7388, 0.0]), np.array([0.0, -40.0, -39.0]), np.array([6e4, -6e4, 7.0, 6e4])]
+    for row in rows:
+        row = row.astype(dtype)
+        one_hot = np.eye(row.size, dtype=dtype)
+        pulled = np.array([fn.vjp(row, one_hot[k]) for k in range(row.size)])
+        np.testing.assert_array_equal(pulled, fn.jacobian(row), err_msg=str(row))
+
+
+def test_softmax_of_an_underflowing_entry_is_plus_zero():
+    # exp(x - max) = 0 times 1 + (rounding error of x - max) was -0.0 when that error is below -1
+    y = softmax(np.array([1.63033991e196, -4.72865153e219, 1.78938954e256, -1.39698620e81]))
+    assert not np.any(np.signbit(y))
