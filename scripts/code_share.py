@@ -95,6 +95,10 @@ def _drop_collapsed_content(root: Tag) -> None:
         for child in list(element.children):
             if child is not keep:
                 child.extract()
+        if keep is not None:
+            # MyST-NB's summary holds both prompts; its CSS shows "Show ..." while the fold is closed.
+            for prompt in keep.find_all(class_="expanded"):
+                prompt.extract()
 
 
 def page_share(html: str, page: str = "") -> Share:

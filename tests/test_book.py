@@ -251,7 +251,8 @@ _CHAPTER_PAGE = """<html><body><nav>Navigation is not article text</nav><article
     <div class="highlight"><pre>x   =\n  1</pre></div></div></div>
   <div class="cell tag_hide-input docutils container">
     <details class="admonition hide above-input"><summary aria-label="Toggle hidden content">
-      <p class="collapsed admonition-title">Show code source</p></summary>
+      <p class="collapsed admonition-title">Show code source</p>
+      <p class="expanded admonition-title">Hide code source</p></summary>
       <div class="cell_input docutils container"><pre>glue("hidden", 12345)</pre></div></details>
     <div class="cell_output docutils container"><pre>out</pre></div></div>
   <div class="solution dropdown admonition"><p class="admonition-title">Solution</p>
