@@ -35,6 +35,7 @@ from tests.browser.support import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     ROOT,
+    in_ci,
     open_page,
     require,
     serve,
@@ -68,7 +69,10 @@ def latin_only_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
     """Chromium whose fontconfig lists the DejaVu fonts only: no CJK system font, on any machine."""
     require(CHROMIUM.is_file(), f"Chromium ({CHROMIUM})", "chromium")
     if not LATIN_ONLY_FONTS.is_dir():
-        pytest.skip(f"{LATIN_ONLY_FONTS} is missing: `apt-get install fonts-dejavu-core`")
+        message = f"{LATIN_ONLY_FONTS} is missing: `apt-get install fonts-dejavu-core`"
+        if in_ci():
+            pytest.fail(f"{message} (CI=true: the browser tests must run there, not skip)", pytrace=False)
+        pytest.skip(message)
     folder = tmp_path_factory.mktemp("fontconfig")
     config = folder / "fonts.conf"
     config.write_text(
