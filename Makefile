@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed-stamp
 # JupyterLab's settings overrides for this venv (JupyterLab reads <prefix>/share/jupyter/lab/settings/).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book book-strict test test-browser test-fast lint lab serve bench clean node_modules mutants
+.PHONY: book book-strict test test-browser test-fast lint lab serve bench clean node_modules mutants font
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ mutants: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+## make font: cut the CJK web font (_static/fonts) to the Chinese characters the book uses; run it after
+## adding Chinese text anywhere (tests/test_cjk_font.py says when). Needs `apt-get install fonts-noto-cjk`.
+font: $(STAMP)
+	$(BIN)/python scripts/make_cjk_font.py
 
 # JupyterLab opens a .md file in its text editor by default; the chapters are MyST notebooks, so make
 # jupytext's notebook view the default for Markdown (a double click opens a chapter as a notebook).

@@ -2,7 +2,8 @@
 
 * ``nitpick_ignore`` and ``nitpick_ignore_regex`` arrive from YAML as lists of lists; Sphinx compares
   ``(type, target)`` tuples against them, so they are converted once the configuration is read.
-* Bibliography entries are written as ARIA list items (see ``_visit_citation``).
+* Bibliography entries are written as ARIA list items (see ``_visit_citation``), and a collapsed code
+  cell's summary is named by its visible text (see ``_visit_hidden_cell``).
 * The ``actlib-registry`` directive writes one ``autofunction`` entry per activation in
   ``actlib.ACTIVATIONS`` (and one for its derivative or vector-Jacobian product), and ``actlib-others``
   one entry for every other name in ``actlib.__all__``, so the API page follows the package without
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -282,10 +284,27 @@ def _visit_citation(self: HTML5Translator, node: nodes.citation) -> None:
     self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
 
 
+def _visit_hidden_cell(self: HTML5Translator, node: nodes.Element) -> None:
+    """MyST-NB's ``visit_HideCellInput`` without ``aria-label="Toggle hidden content"`` on the summary.
+
+    The label replaced the visible prompt ("Show code cell source") as the summary's accessible name, so a
+    speech-input user who says what they see does not reach it (axe-core: label-content-name-mismatch,
+    serious, on every cell collapsed with ``hide-input``). Without it the name is the prompt on show; the
+    other prompt is hidden by MyST-NB's CSS until the cell is opened.
+    """
+    classes = " ".join(node["classes"])
+    self.body.append(f'<details class="admonition hide {classes}">\n<summary>\n')
+    self.body.append(f'<p class="collapsed admonition-title">{escape(node["prompt_show"])}</p>\n')
+    self.body.append(f'<p class="expanded admonition-title">{escape(node["prompt_hide"])}</p>\n</summary>\n')
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _pairs_to_tuples, priority=100)
     # The departure (closing the entry, and the list after the last one) is docutils' own.
     app.add_node(nodes.citation, override=True, html=(_visit_citation, HTML5Translator.depart_citation))
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
+
+    app.add_node(HideCodeCellNode, override=True, html=(_visit_hidden_cell, depart_HideCellInput))
     app.add_directive("actlib-registry", ActlibRegistry)
     app.add_directive("actlib-others", ActlibOthers)
     app.add_node(claims_summary)

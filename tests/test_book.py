@@ -8,6 +8,7 @@ is meant to detect fails here instead of passing silently.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -230,6 +231,68 @@ def test_every_page_under_book_is_in_the_toc() -> None:
     assert sorted(listed - pages) == [], "_toc.yml names pages that do not exist"
 
 
+def _load_code_share():
+    spec = importlib.util.spec_from_file_location("code_share", ROOT / "scripts" / "code_share.py")
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the class body is being built
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+code_share = _load_code_share()
+
+# A chapter as MyST-NB writes it: a visible cell, a cell collapsed by hide-input, an exercise solution
+# folded by sphinx-togglebutton, and prose; Sphinx separates block elements with newlines, as here.
+_CHAPTER_PAGE = """<html><body><nav>Navigation is not article text</nav><article class="bd-article">
+  <h1>Title</h1>
+  <p>Prose  of\n a</p>
+  <div class="cell docutils container"><div class="cell_input docutils container">
+    <div class="highlight"><pre>x   =\n  1</pre></div></div></div>
+  <div class="cell tag_hide-input docutils container">
+    <details class="admonition hide above-input"><summary aria-label="Toggle hidden content">
+      <p class="collapsed admonition-title">Show code source</p>
+      <p class="expanded admonition-title">Hide code source</p></summary>
+      <div class="cell_input docutils container"><pre>glue("hidden", 12345)</pre></div></details>
+    <div class="cell_output docutils container"><pre>out</pre></div></div>
+  <div class="solution dropdown admonition"><p class="admonition-title">Solution</p>
+    <p>long answer</p></div>
+  <script>var ignored = 1;</script>
+</article></body></html>"""
+
+
+def test_code_share_counts_visible_code_over_visible_text() -> None:
+    share = code_share.page_share(_CHAPTER_PAGE, "chapter")
+    assert share.code == len("x = 1")
+    visible = ["Title", "Prose of a", "x = 1", "Show code source", "out", "Solution"]
+    assert share.text == len(" ".join(visible))
+
+
+def test_code_share_counts_an_opened_fold_and_unhidden_cells() -> None:
+    opened = _CHAPTER_PAGE.replace('<details class="admonition hide above-input">', "<details open>")
+    assert code_share.page_share(opened).code == len("x = 1") + len('glue("hidden", 12345)')
+
+
+def test_code_share_targets_name_the_chapters_that_miss_them() -> None:
+    Share = code_share.Share
+    met = [Share("a", 30, 100), Share("b", 10, 100)]
+    assert code_share.problems(met) == []
+    one_heavy = [Share("a", 45, 100), Share("b", 0, 300)]
+    assert code_share.problems(one_heavy) == ["a: 45.0% visible code (limit 40%)"]
+    all_heavy = [Share("a", 35, 100), Share("b", 35, 100)]
+    assert code_share.problems(all_heavy) == ["all chapters: 35.0% visible code (limit 30%)"]
+
+
+def test_code_share_leaves_out_the_reference_part(tmp_path: Path) -> None:
+    toc = tmp_path / "_toc.yml"
+    toc.write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: A\n    chapters:\n      - file: book/a\n"
+        "  - caption: Reference\n    chapters:\n      - file: book/glossary\n      - file: book/api\n",
+        encoding="utf-8",
+    )
+    assert code_share.chapter_documents(toc) == ["book/intro", "book/a"]
+
+
 # --- the build ------------------------------------------------------------------------------------
 
 
@@ -285,3 +348,9 @@ def test_strict_build(tmp_path: Path) -> None:
         assert not is_remote(source), f"MathJax comes from another host: {source}"
         local = (first_page.parent / source.split("?")[0]).resolve()
         assert local.is_file(), f"MathJax script {source} is not in the build"
+
+    # Last, so that a chapter heavy with code does not hide a broken build. The figures are printed
+    # (shown with -rP or on failure) whether the targets are met or not.
+    shares = code_share.site_shares(html, copy / "_toc.yml")
+    print(f"visible code share of the chapters:\n{code_share.table(shares)}")
+    assert code_share.problems(shares) == [], code_share.table(shares)
