@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from actlib import _stable, exponential, gated, squashing
+from actlib import _stable, exponential, gated, shrinkage
 
 
 def dd(value) -> tuple[float, float]:
@@ -40,7 +40,7 @@ def double_doubles() -> dict[str, tuple[float, float]]:
             "_stable._INV_ROOT_2PI": dd(1 / mpmath.sqrt(2 * mpmath.pi)),
             "exponential._SCALE": dd(exponential.SELU_SCALE),
             "exponential._SCALE_ALPHA": dd(mpmath.mpf(exponential.SELU_SCALE) * mpmath.mpf(exponential.SELU_ALPHA)),
-            "squashing._THIRD": dd(mpmath.mpf(1) / 3),
+            "shrinkage._THIRD": dd(mpmath.mpf(1) / 3),
             "gated._SQRT_2_OVER_PI": dd(mpmath.sqrt(2 / mpmath.pi)),
             "gated._KAPPA": dd(gated._KAPPA),
         }
@@ -140,7 +140,7 @@ def mills_taylor_tables(dps: int = 90) -> dict[str, np.ndarray]:
 
 def _stored_value(dotted: str):
     module, name = dotted.split(".")
-    return getattr({"_stable": _stable, "exponential": exponential, "gated": gated, "squashing": squashing}[module],
+    return getattr({"_stable": _stable, "exponential": exponential, "gated": gated, "shrinkage": shrinkage}[module],
                    name)
 
 
@@ -165,7 +165,7 @@ def test_asymptotic_series_of_mills_ratio_holds_the_double_factorials():
 
 
 def test_tanh_series_coefficients():
-    assert _bits(squashing._TANHSHRINK_SERIES) == _bits(tanh_series(len(squashing._TANHSHRINK_SERIES)))
+    assert _bits(shrinkage._TANHSHRINK_SERIES) == _bits(tanh_series(len(shrinkage._TANHSHRINK_SERIES)))
 
 
 @pytest.mark.parametrize("name", list(ROOTS))

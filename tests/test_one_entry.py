@@ -39,7 +39,9 @@ def chapter_cells(chapter):
     """The code of each ``{code-cell}`` of a MyST chapter, in order (its YAML options dropped)."""
     text = (ROOT / "book" / f"{chapter}.md").read_text()
     cells = re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```$", text, flags=re.M | re.S)
-    return [re.sub(r"\A---\n.*?\n---\n", "", cell, flags=re.S) for cell in cells]
+    # options come as a YAML block between --- lines or as ":key: value" lines (then a blank line)
+    cells = [re.sub(r"\A---\n.*?\n---\n", "", cell, flags=re.S) for cell in cells]
+    return [re.sub(r"\A(?::[\w-]+:[^\n]*\n)+\n?", "", cell) for cell in cells]
 
 
 def run_cells_until(chapter, marker):

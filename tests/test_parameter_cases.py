@@ -71,14 +71,14 @@ def test_every_numeric_parameter_is_varied_by_a_declared_case():
 
 
 def test_a_bad_declared_case_fails_where_the_function_is_defined():
-    from actlib._core import Properties, activation
+    from actlib import BookPlace, Properties, SpecialValues, activation, positive
 
     properties = Properties(range="R", monotonic=True, smoothness="inf", zero_centred=True, bounded_below=False,
                             bounded_above=False, self_gated=False)
     with pytest.raises(ValueError, match=r"^scaled: factor must be a finite real number > 0, got -1.0"):
 
-        @activation(properties, checks={"factor": actlib._core.positive}, register=False,
-                    parameter_cases=({"factor": -1.0},))
+        @activation(properties, book=BookPlace("variants", 0), stable_form="", expected=SpecialValues(),
+                    checks={"factor": positive}, register=False, parameter_cases=({"factor": -1.0},))
         def scaled(x, *, factor=1.0):
             return factor * x
 
