@@ -8,10 +8,13 @@
   ``actlib.ACTIVATIONS`` (and one for its derivative or vector-Jacobian product), and ``actlib-others``
   one entry for every other name in ``actlib.__all__``, so the API page follows the package without
   being edited.
-* The ``claims-audit`` directive writes the table of the claims audit from ``book/claims.yml``: each
-  row pastes the verdict and the deciding number that the deciding chapter glued under
-  ``claim-<n>-verdict`` and ``claim-<n>-number``. Once every chapter has run, a check warns (and so
-  fails the strict build) if a claim lacks either key or its verdict is not one of the allowed words.
+* The ``claims-audit`` directive writes the claims audit from ``book/claims.yml``: the verdict words
+  with their meanings, then one row per claim pasting the verdict and the deciding number that the
+  deciding chapter glued under ``claim-<n>-verdict`` and ``claim-<n>-number``, and its scope (glued as
+  ``claim-<n>-scope`` by a chapter that trained networks for it, else written in the file), then the
+  write-ups' own words: each claim's Chinese quotation, marked with its language, its translation and
+  the write-up it comes from. Once every chapter has run, a check warns (and so fails the strict build)
+  if a claim lacks a key, a scope or a quotation, or its verdict is not one of the allowed words.
 """
 
 from __future__ import annotations
@@ -174,17 +177,37 @@ class claims_summary(nodes.General, nodes.Element):  # docutils names its node c
 
 
 class ClaimsAudit(SphinxDirective):
-    """The audit table: one row per claim of ``book/claims.yml``, pasted from the deciding chapters."""
+    """The audit: the verdict words, one row per claim of ``book/claims.yml``, and the write-ups' words."""
 
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        from myst_nb.ext.glue.utils import create_pending_glue_ref
-
         table_of_truth = _claims_table(self.env.srcdir)
         self.env.note_dependency(str(Path(self.env.srcdir) / CLAIMS_FILE))
-        headers = ["#", "Claim", "Verdict", "Deciding number", "Chapter"]
-        widths = [4, 40, 14, 30, 12]
+        return [self._verdict_words(table_of_truth), claims_summary(), self._table(table_of_truth),
+                self._quotations(table_of_truth)]
+
+    @staticmethod
+    def _verdict_words(table_of_truth: dict[str, Any]) -> nodes.definition_list:
+        words = nodes.definition_list(classes=["claims-verdicts"])
+        for word, meaning in table_of_truth["verdicts"].items():
+            item = nodes.definition_list_item()
+            item += nodes.term(word, word)
+            definition = nodes.definition()
+            definition += nodes.paragraph(text=meaning)
+            item += definition
+            words += item
+        return words
+
+    def _pasted(self, chapter: str, key: str) -> nodes.Node:
+        from myst_nb.ext.glue.utils import create_pending_glue_ref
+
+        return create_pending_glue_ref(self.state.document, self.env.docname, self.lineno, f"{chapter}.md", key,
+                                       inline=True, gtype="text", fmt_spec="s")
+
+    def _table(self, table_of_truth: dict[str, Any]) -> nodes.table:
+        headers = ["#", "Claim", "Verdict", "Deciding number", "Scope", "Chapter"]
+        widths = [4, 34, 12, 26, 20, 10]
         table = nodes.table(classes=["claims-audit"])
         group = nodes.tgroup(cols=len(headers))
         table += group
@@ -194,27 +217,56 @@ class ClaimsAudit(SphinxDirective):
         body = nodes.tbody()
         for claim in table_of_truth["claims"]:
             number, chapter = claim["number"], claim["chapter"]
-            pasted = [
-                create_pending_glue_ref(self.state.document, self.env.docname, self.lineno, f"{chapter}.md",
-                                        f"claim-{number}-{what}", inline=True, gtype="text", fmt_spec="s")
-                for what in ("verdict", "number")
-            ]
             link = nodes.paragraph()
             link += addnodes.pending_xref("", nodes.inline(text=chapter), refdomain="std", reftype="ref",
                                           reftarget=f"chapter-{chapter}", refexplicit=False,
                                           refdoc=self.env.docname, refwarn=True)
             verdict = nodes.paragraph()
-            verdict += nodes.strong("", "", pasted[0])
+            verdict += nodes.strong("", "", self._pasted(chapter, f"claim-{number}-verdict"))
+            scope = (nodes.paragraph(text=claim["scope"]) if "scope" in claim
+                     else nodes.paragraph("", "", self._pasted(chapter, f"claim-{number}-scope")))
+            text = nodes.paragraph(text=f"{claim['claim']} (")
+            text += nodes.inline(claim["term"], claim["term"], classes=["language-zh-Hans"])
+            text += nodes.Text(")")
             body += self._row([
                 nodes.paragraph(text=str(number)),
-                nodes.paragraph(text=f"{claim['claim']} ({claim['term']})"),
+                text,
                 verdict,
-                nodes.paragraph("", "", pasted[1]),
+                nodes.paragraph("", "", self._pasted(chapter, f"claim-{number}-number")),
+                scope,
                 link,
             ])
         group += [head, body]
-        summary = claims_summary()
-        return [summary, table]
+        return table
+
+    @staticmethod
+    def _quotations(table_of_truth: dict[str, Any]) -> nodes.section:
+        """Each claim in the write-up's own words: the Chinese (marked as such), its translation, the source."""
+        section = nodes.section(ids=["claims-in-their-own-words"], names=["the write-ups' own words"])
+        section += nodes.title(text="The write-ups' own words")
+        section += nodes.paragraph(text=(
+            "Each claim above is a paraphrase. Here is the sentence or phrase of the write-up it comes "
+            "from, as captured, with an English translation; the write-ups are named by their titles and "
+            "dates as the captures give them."))
+        sources = table_of_truth["sources"]
+        quotations = nodes.bullet_list(classes=["claims-quotations"])
+        for claim in table_of_truth["claims"]:
+            source = sources[claim["source"]]
+            item = nodes.list_item(ids=[f"claim-quotation-{claim['number']}"])
+            quoted = nodes.paragraph()
+            quoted += nodes.strong(text=f"Claim {claim['number']}. ")
+            quoted += nodes.inline("", f"“{claim['quote']}”", classes=["language-zh-Hans"])
+            item += quoted
+            translated = nodes.paragraph()
+            translated += nodes.Text(f"“{claim['translation']}” From ")
+            translated += nodes.emphasis("", "", nodes.inline("", source["title"], classes=["language-zh-Hans"]))
+            translated += nodes.Text(f" ({source['english']}; "
+                                     + (f"dated {source['date']}" if source.get("date") else "no date given")
+                                     + ").")
+            item += translated
+            quotations += item
+        section += quotations
+        return section
 
     @staticmethod
     def _row(cells: list[nodes.Node]) -> nodes.row:
@@ -247,7 +299,7 @@ class FillClaimsSummary(SphinxPostTransform):
 def _check_claims(app: Sphinx, env: BuildEnvironment) -> None:
     """Every claim has a verdict from the allowed words and a deciding number, glued by its chapter."""
     table_of_truth = _claims_table(app.srcdir)
-    allowed = table_of_truth["verdicts"]
+    allowed = list(table_of_truth["verdicts"])
     numbers = [claim["number"] for claim in table_of_truth["claims"]]
     if numbers != list(range(1, len(numbers) + 1)):
         LOGGER.warning(f"{CLAIMS_FILE}: claims must be numbered 1, 2, ... in order, got {numbers}")
@@ -263,6 +315,14 @@ def _check_claims(app: Sphinx, env: BuildEnvironment) -> None:
         if not _glued_text(env, docname, f"claim-{claim['number']}-number"):
             LOGGER.warning(f"claims audit: chapter {claim['chapter']!r} glued no deciding number for claim "
                            f"{claim['number']} (key claim-{claim['number']}-number)")
+        if "scope" not in claim and not _glued_text(env, docname, f"claim-{claim['number']}-scope"):
+            LOGGER.warning(f"claims audit: claim {claim['number']} has no scope: chapter {claim['chapter']!r} "
+                           f"glued no claim-{claim['number']}-scope and {CLAIMS_FILE} gives none")
+        missing = [key for key in ("source", "quote", "translation") if not claim.get(key)]
+        if missing or claim.get("source") not in table_of_truth["sources"]:
+            LOGGER.warning(f"{CLAIMS_FILE}: claim {claim['number']} needs a quotation, its translation and a "
+                           f"source among {list(table_of_truth['sources'])} "
+                           f"(missing or unknown: {missing or 'source'})")
 
 
 def _audit_follows_the_chapters(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -37,8 +37,8 @@ from ._core import ACTIVATIONS, Capabilities
 from .softmax import log_softmax, softmax
 
 __all__ = [
-    "INITIALISATIONS", "MLP", "SGD", "Adam", "clip_by_global_norm", "cross_entropy", "global_norm", "init_std",
-    "train",
+    "INITIALISATIONS", "MLP", "SGD", "Adam", "SeedComparison", "clip_by_global_norm", "compare_seeds", "cross_entropy",
+    "global_norm", "init_std", "train",
 ]
 
 #: name -> the gain g in std = sqrt(g / fan), with the fan it divides by.
@@ -550,3 +550,62 @@ def train(
     finally:
         model.training = False
     return history
+
+
+class SeedComparison(NamedTuple):
+    """Result of :func:`compare_seeds`: a difference of means, its standard error, and whether it stands out."""
+
+    difference: float
+    standard_error: float
+    separable: bool
+
+
+def compare_seeds(a: Sequence[float], b: Sequence[float], *, paired: bool = False) -> SeedComparison:
+    r"""Whether the results of two configurations differ by more than their seed-to-seed spread.
+
+    The difference is :math:`\bar a - \bar b`. Its standard error is
+    :math:`\sqrt{s_a^2/n_a + s_b^2/n_b}` (sample standard deviations, Welch's form) or, with
+    ``paired=True`` (the same seeds, so the same initial weights and batches, in both), the sample
+    standard deviation of the differences :math:`a_i - b_i` over :math:`\sqrt n`. The difference counts as
+    separable from the seed noise when :math:`|\bar a - \bar b| > 2\,\mathrm{SE}`, about a two-sided
+    test at the 5% level for large samples and a more lenient one for five seeds: the book uses it to
+    say which effects its experiments cannot resolve, not to claim significance.
+
+    Parameters
+    ----------
+    a, b : sequence of float
+        One result per seed (an accuracy, a number of steps), at least two each; with ``paired=True``
+        the same length, seed ``i`` of ``a`` matched with seed ``i`` of ``b``. Infinite values (a run
+        that never reached its target) make the comparison undecidable: ``ValueError``.
+    paired : bool, default False
+
+    Returns
+    -------
+    SeedComparison
+        ``difference`` (mean of ``a`` minus mean of ``b``), ``standard_error`` and ``separable``.
+
+    Examples
+    --------
+    >>> compare_seeds([0.95, 0.96, 0.97], [0.90, 0.91, 0.92])
+    SeedComparison(difference=0.05, standard_error=0.008, separable=True)
+    >>> compare_seeds([0.95, 0.96, 0.97], [0.96, 0.95, 0.97]).separable
+    False
+    """
+    a_values, b_values = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a_values.ndim != 1 or b_values.ndim != 1 or a_values.size < 2 or b_values.size < 2:
+        raise ValueError(f"compare_seeds: need at least two results per side, got {a_values.size} and "
+                         f"{b_values.size}")
+    if not (np.all(np.isfinite(a_values)) and np.all(np.isfinite(b_values))):
+        raise ValueError("compare_seeds: every result must be finite (a run that never reached its target "
+                         "has no value)")
+    if paired:
+        if a_values.size != b_values.size:
+            raise ValueError(f"compare_seeds: paired results need equal lengths, got {a_values.size} and "
+                             f"{b_values.size}")
+        differences = a_values - b_values
+        standard_error = float(np.std(differences, ddof=1) / math.sqrt(differences.size))
+    else:
+        variance = np.var(a_values, ddof=1) / a_values.size + np.var(b_values, ddof=1) / b_values.size
+        standard_error = float(math.sqrt(variance))
+    difference = float(a_values.mean() - b_values.mean())
+    return SeedComparison(difference, standard_error, abs(difference) > 2.0 * standard_error)
