@@ -49,7 +49,7 @@ test: $(STAMP) $(LAB_SETTINGS) $(NODE_STAMP)
 ## make test-browser: build the book (make book), then read every page of _build/html in Chromium: console
 ## errors, requests, images, formulas, previous/next links, search, axe-core and Lighthouse. Without
 ## Chromium or npm the tests skip and say what to install; with CI=true they fail instead.
-test-browser: book $(NODE_STAMP)
+test-browser: book $(NODE_STAMP) $(LAB_SETTINGS)
 	$(BIN)/python -m pytest -p no:xdist -m browser tests/browser
 
 # axe-core and Lighthouse, as package-lock.json pins them. npm is optional outside CI: without it the
@@ -74,9 +74,11 @@ lint: $(STAMP)
 
 # JupyterLab opens a .md file in its text editor by default; the chapters are MyST notebooks, so make
 # jupytext's notebook view the default for Markdown (a double click opens a chapter as a notebook).
-$(LAB_SETTINGS): $(STAMP)
+# windowingMode "defer" renders every cell (in the background), not only those on screen: the browser's
+# find then searches the whole chapter, and jupyterlab-myst fills in every {eval} of a Run All.
+$(LAB_SETTINGS): $(STAMP) Makefile
 	mkdir -p $(dir $(LAB_SETTINGS))
-	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
+	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}, "@jupyterlab/notebook-extension:tracker": {"windowingMode": "defer"}}' > $(LAB_SETTINGS)
 
 ## make lab: JupyterLab on book/, where every chapter opens as a notebook running the kernel with actlib.
 ## make lab LAB_PORT=8890 LAB_BROWSER=no LAB_IP=0.0.0.0: another port, no browser, listen beyond localhost;
