@@ -15,10 +15,16 @@ LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (actlib)" >/dev/null
+	@# The kernel sets the one BLAS thread itself (kernel.json "env"), so a chapter runs as fast in a JupyterLab
+	@# started some other way as under make, and the book build's kernel gets it too.
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (actlib)" \
+		--env OPENBLAS_NUM_THREADS 1 >/dev/null
 	@# the kernel's TCP notice is logged as a WARNING line that the strict build would trip over
 	mkdir -p $(VENV)/etc/ipython
 	echo 'c.IPKernelApp.log_level = "ERROR"' > $(VENV)/etc/ipython/ipython_kernel_config.py
+	@# Every JupyterLab of the venv reads the chapters with lab/bookcontents.py (see lab/jupyter_server_config.py).
+	mkdir -p $(VENV)/etc/jupyter
+	echo 'load_subconfig("$(CURDIR)/lab/jupyter_server_config.py")' > $(VENV)/etc/jupyter/jupyter_server_config.py
 	touch $(STAMP)
 
 ## make book: build the HTML book into _build/html (executes every chapter, cached between builds)
@@ -43,7 +49,7 @@ test: $(STAMP) $(LAB_SETTINGS) $(NODE_STAMP)
 ## make test-browser: build the book (make book), then read every page of _build/html in Chromium: console
 ## errors, requests, images, formulas, previous/next links, search, axe-core and Lighthouse. Without
 ## Chromium or npm the tests skip and say what to install; with CI=true they fail instead.
-test-browser: book $(NODE_STAMP)
+test-browser: book $(NODE_STAMP) $(LAB_SETTINGS)
 	$(BIN)/python -m pytest -p no:xdist -m browser tests/browser
 
 # axe-core and Lighthouse, as package-lock.json pins them. npm is optional outside CI: without it the
@@ -80,13 +86,23 @@ font: $(STAMP)
 
 # JupyterLab opens a .md file in its text editor by default; the chapters are MyST notebooks, so make
 # jupytext's notebook view the default for Markdown (a double click opens a chapter as a notebook).
-$(LAB_SETTINGS): $(STAMP)
+# windowingMode "defer" renders every cell (in the background), not only those on screen: the browser's
+# find then searches the whole chapter, and jupyterlab-myst fills in every {eval} of a Run All.
+$(LAB_SETTINGS): $(STAMP) Makefile
 	mkdir -p $(dir $(LAB_SETTINGS))
-	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
+	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}, "@jupyterlab/notebook-extension:tracker": {"windowingMode": "defer"}}' > $(LAB_SETTINGS)
 
-## make lab: JupyterLab on book/, where every chapter opens as a notebook running the kernel with actlib
+## make lab: JupyterLab on book/, where every chapter opens as a notebook running the kernel with actlib.
+## make lab LAB_PORT=8890 LAB_BROWSER=no LAB_IP=0.0.0.0: another port, no browser, listen beyond localhost;
+## LAB_ARGS passes anything else to jupyter lab. As root (a container) it adds --allow-root.
+LAB_PORT ?= 8888
+LAB_BROWSER ?= yes
+LAB_IP ?= localhost
+LAB_ARGS ?=
+LAB_FLAGS := --ip=$(LAB_IP) --port=$(LAB_PORT) $(if $(filter no,$(LAB_BROWSER)),--no-browser) \
+	$(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 lab: $(LAB_SETTINGS)
-	$(BIN)/jupyter lab book/
+	$(BIN)/jupyter lab book/ $(strip $(LAB_FLAGS) $(LAB_ARGS))
 
 serve: $(STAMP)
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000

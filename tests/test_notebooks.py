@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 import time
 from pathlib import Path
@@ -219,6 +220,49 @@ def stderr_text(cells: list[nbformat.NotebookNode]) -> list[str]:
     return found
 
 
+# A number in the prose, {eval}`glue_text("name:format")`: JupyterLab asks the kernel for it once the cells have
+# run (jupyterlab-myst), the book pastes what the chapter glued (_ext/evalglue.py).
+_PROSE_EXPRESSION = re.compile(r"\{eval\}`([^`]*)`")
+_PROSE_PROBE = """
+import json as _json
+_answers = {}
+for _expression in %r:
+    try:
+        _answers[_expression] = str(eval(_expression))
+    except Exception as _error:
+        _answers[_expression] = f"{type(_error).__name__}: {_error}"
+print(_json.dumps(_answers))
+"""
+
+
+def prose_in_the_kernel(client: NotebookClient, notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """What JupyterLab shows for each {eval} of the prose after Run All: the kernel's answer to each expression."""
+    expressions = sorted({expression for cell in notebook.cells if cell.cell_type == "markdown"
+                          for expression in _PROSE_EXPRESSION.findall(cell.source)})
+    probe = nbformat.v4.new_code_cell(_PROSE_PROBE % (expressions,))
+    notebook.cells.append(probe)  # nbclient writes a cell's outputs into the notebook it runs
+    try:
+        client.execute_cell(probe, len(notebook.cells) - 1)
+    finally:
+        notebook.cells.pop()
+    return json.loads("".join(output.get("text", "") for output in probe.outputs if output.get("name") == "stdout"))
+
+
+def prose_in_the_book(cells: list[nbformat.NotebookNode], expressions: list[str]) -> dict[str, str]:
+    """What the book shows for each {eval}: the glued text/plain the cells recorded, formatted by the book's role."""
+    from actlib.glue import glued_text, split_key
+
+    glued = {output["metadata"]["scrapbook"]["name"]: output["data"].get("application/papermill.record/text/plain")
+             for cell in cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+             if output.get("output_type") == "display_data" and "scrapbook" in output.get("metadata", {})}
+    shown = {}
+    for expression in expressions:
+        name, format_spec = split_key(ast.literal_eval(expression.strip()[len("glue_text("):-1]))
+        recorded = glued.get(name)
+        shown[expression] = f"not glued: {name}" if recorded is None else glued_text(recorded, format_spec)
+    return shown
+
+
 def run_all_cells(client: NotebookClient, notebook: nbformat.NotebookNode, run: str) -> float:
     """Execute every cell in order in the client's running kernel, failing on a cell error; the seconds taken."""
     started = time.perf_counter()
@@ -292,12 +336,20 @@ def test_chapter_runs_twice_in_one_kernel(source: Path) -> None:
         first_seconds = run_all_cells(client, notebook, "first")
         first_run = copy.deepcopy(notebook.cells)
         second_seconds = run_all_cells(client, notebook, "second")
+        in_the_kernel = prose_in_the_kernel(client, notebook)
     second_run = notebook.cells
     timing_dependent = timing_dependent_cells(second_run)
 
     # Shown with `pytest -s` or `-rP`: the cost of each chapter, to keep the test run's length in view.
     print(f"{source.name}: first run {first_seconds:.1f} s, second run {second_seconds:.1f} s")
 
+    # Every number of the prose has a value in the kernel after Run All (none glued only later, none misspelt),
+    # the same text as the book's (timing cells excepted: the second run measured again).
+    in_the_book = prose_in_the_book(second_run, list(in_the_kernel))
+    failed = {expression: answer for expression, answer in in_the_kernel.items() if answer != in_the_book[expression]}
+    assert failed == {}, f"{source.name}: the prose shows in JupyterLab / in the book: " + "; ".join(
+        f"{expression}: {answer!r} / {in_the_book[expression]!r}" for expression, answer in failed.items()
+    )
     assert stderr_text(first_run) == [], f"{source.name} writes to stderr on the first run"
     assert stderr_text(second_run) == [], f"{source.name} writes to stderr when run a second time"
     differing = [
