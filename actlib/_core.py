@@ -356,6 +356,11 @@ def activation(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it: its whole entry.
 
+    How a call is carried out fast (chunks, slices, narrow kernels for float16 and float32) is not part of
+    the definition: see :mod:`actlib.evaluation`. A kernel with a keyword ``out`` may write its result
+    there: it then gets an array of its input's shape and dtype that does not overlap the input, and
+    returns it.
+
     Parameters
     ----------
     properties : Properties
@@ -378,7 +383,7 @@ def activation(
         Parameter name to a check such as :func:`finite`, run on every call.
     validate : callable, optional
         Sees all bound parameters at once, for constraints between them.
-    compute_dtype : dtype, optional
+    compute_dtype : numpy.dtype, optional
         The dtype the kernel receives (``np.float64`` for the transcendental functions): float16 and
         float32 inputs are computed in float64 and rounded once at the end, which keeps them within half
         an ULP of the exact value.
@@ -392,10 +397,6 @@ def activation(
         ``f.info`` (an :class:`ActivationInfo`), ``f.defderivative``, ``f.defsymbolic`` and
         ``f.defnarrow``.
 
-    How a call is carried out fast (chunks, slices, narrow kernels for float16 and float32) is not part of
-    the definition: see :mod:`actlib.evaluation`. A kernel with a keyword ``out`` may write its result
-    there: it then gets an array of its input's shape and dtype that does not overlap the input, and
-    returns it.
     """
     checks = dict(checks or {})
     compute = None if compute_dtype is None else np.dtype(compute_dtype)
