@@ -146,7 +146,7 @@ class PytorchRecord:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a training loop (:class:`actlib.nn.MLP`) must know about an activation beyond its value and
+    """What a training loop (``actlib.nn.MLP``) must know about an activation beyond its value and
     derivative.
 
     ``learned`` names a parameter learned per unit (prelu's ``weight``): the network starts it at its
@@ -357,7 +357,7 @@ def activation(
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it: its whole entry.
 
     How a call is carried out fast (chunks, slices, narrow kernels for float16 and float32) is not part of
-    the definition: see :mod:`actlib.evaluation`. A kernel with a keyword ``out`` may write its result
+    the definition: see ``actlib.evaluation``. A kernel with a keyword ``out`` may write its result
     there: it then gets an array of its input's shape and dtype that does not overlap the input, and
     returns it.
 
