@@ -146,7 +146,7 @@ class PytorchRecord:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a training loop (:class:`actlib.nn.MLP`) must know about an activation beyond its value and
+    """What a training loop (``actlib.nn.MLP``) must know about an activation beyond its value and
     derivative.
 
     ``learned`` names a parameter learned per unit (prelu's ``weight``): the network starts it at its
@@ -358,6 +358,11 @@ def activation(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it: its whole entry.
 
+    How a call is carried out fast (chunks, slices, narrow kernels for float16 and float32) is not part of
+    the definition: see ``actlib.evaluation``. A kernel with a keyword ``out`` may write its result
+    there: it then gets an array of its input's shape and dtype that does not overlap the input, and
+    returns it.
+
     Parameters
     ----------
     properties : Properties
@@ -380,7 +385,7 @@ def activation(
         Parameter name to a check such as :func:`finite`, run on every call.
     validate : callable, optional
         Sees all bound parameters at once, for constraints between them.
-    compute_dtype : dtype, optional
+    compute_dtype : numpy.dtype, optional
         The dtype the kernel receives (``np.float64`` for the transcendental functions): float16 and
         float32 inputs are computed in float64 and rounded once at the end, which keeps them within half
         an ULP of the exact value.
@@ -398,10 +403,6 @@ def activation(
         ``f.info`` (an :class:`ActivationInfo`), ``f.defderivative``, ``f.defsymbolic`` and
         ``f.defnarrow``.
 
-    How a call is carried out fast (chunks, slices, narrow kernels for float16 and float32) is not part of
-    the definition: see :mod:`actlib.evaluation`. A kernel with a keyword ``out`` may write its result
-    there: it then gets an array of its input's shape and dtype that does not overlap the input, and
-    returns it.
     """
     checks = dict(checks or {})
     compute = None if compute_dtype is None else np.dtype(compute_dtype)

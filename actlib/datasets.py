@@ -65,6 +65,8 @@ def digits(*, test_fraction: float = 0.25, seed: int = 0) -> Split:
     Split
         Training and test images (64 standardised pixel values each) and their labels.
 
+    Examples
+    --------
     >>> data = digits(seed=1)
     >>> bool(np.bincount(data.y_train).min() >= 130), float(abs(data.x_train.mean()).round(12))
     (True, 0.0)
@@ -95,6 +97,8 @@ def two_moons(n: int = 1000, *, noise: float = 0.2, test_fraction: float = 0.25,
     Split
         Training and test points (two coordinates each) and their half-circle labels.
 
+    Examples
+    --------
     >>> data = two_moons(200, seed=3)
     >>> data.x_train.shape, data.classes
     ((150, 2), 2)
@@ -132,6 +136,8 @@ def spirals(n: int = 900, *, classes: int = 3, noise: float = 0.2, test_fraction
     Split
         Training and test points (two coordinates each) and their arm labels.
 
+    Examples
+    --------
     >>> data = spirals(300, classes=3, seed=0)
     >>> data.x_train.shape, np.bincount(data.y_train).tolist()
     ((225, 2), [75, 75, 75])

@@ -129,6 +129,8 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
     float
         :math:`\sqrt{\sum_i \sum_j a_{ij}^2}` over every array :math:`a_i`.
 
+    Examples
+    --------
     >>> global_norm([np.array([3.0]), np.array([[4.0]])])
     5.0
     """
@@ -152,6 +154,8 @@ def clip_by_global_norm(grads: Sequence[np.ndarray], max_norm: float) -> float:
     float
         The global norm before clipping (what ``torch.nn.utils.clip_grad_norm_`` returns).
 
+    Examples
+    --------
     >>> g = [np.array([3.0]), np.array([4.0])]
     >>> clip_by_global_norm(g, 1.0), [a.tolist() for a in g]
     (5.0, [[0.6], [0.8]])

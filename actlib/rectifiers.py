@@ -489,7 +489,7 @@ def rrelu_slopes(shape, *, lower=1 / 8, upper=1 / 3, rng=None, dtype=np.float64)
         Bounds of the uniform distribution, ``0 <= lower <= upper``.
     rng : numpy.random.Generator, optional
         Source of the draw; a fresh unseeded generator if omitted.
-    dtype : dtype, default float64
+    dtype : numpy.dtype, default numpy.float64
         dtype of the slopes (that of the input).
 
     Returns
@@ -497,6 +497,8 @@ def rrelu_slopes(shape, *, lower=1 / 8, upper=1 / 3, rng=None, dtype=np.float64)
     ndarray
         Slopes of the given shape, uniform in ``[lower, upper]``.
 
+    Examples
+    --------
     >>> s = rrelu_slopes((1000,), rng=np.random.default_rng(0))
     >>> bool(s.min() >= 1/8 and s.max() <= 1/3)
     True

@@ -69,7 +69,7 @@ def _on_contiguous_slices(kernel):
 
     NumPy's sums add in an order that depends on the memory layout; on contiguous rows every slice is summed
     the same way, so a result depends only on the values of its slice, not on the input's layout or on the
-    blocks :func:`actlib._core._in_slices` cuts a large input into.
+    blocks ``actlib.evaluation._in_slices`` cuts a large input into.
     """
 
     def on_rows(x, axis):

@@ -10,7 +10,8 @@ Operators: comparisons flipped (``<`` to ``<=``, ``>``, ``==``, ...), arithmetic
 numbers nudged by one (cosmic-ray's NumberReplacer), a unary minus removed, and ``maximum``/``minimum``
 (also ``fmax``/``fmin`` and actlib's ``at_most``/``at_least``) swapped, an operator this script adds to
 cosmic-ray. Lines of an entry's declaration (``@activation(...)``: properties, expected values) and of
-``evaluate_with`` are not mutated: they are data, checked by the tests directly.
+``evaluate_with`` are not mutated: they are data, checked by the tests directly; nor are the signatures
+of derivative kernels, whose defaults are never used.
 
 Each mutant first meets the cheap tests that fail fast (special values, kinks, the module's doctests,
 spot accuracy, contract, identities, softmax, chunking and symbolic, stopping at the first failure); a
@@ -76,12 +77,17 @@ def _register_operators() -> list[str]:
 
 
 def _declaration_lines(path: Path) -> set[int]:
-    """Lines of ``@activation(...)`` decorators and ``evaluate_with(...)`` calls: an entry's data."""
+    """Lines not to mutate: ``@activation(...)`` decorators and ``evaluate_with(...)`` calls (an entry's data),
+    and the signatures of derivative kernels."""
     lines: set[int] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         calls = []
         if isinstance(node, ast.FunctionDef):
             calls = [d for d in node.decorator_list if isinstance(d, ast.Call)]
+            if any(isinstance(d, ast.Attribute) and d.attr == "defderivative" for d in node.decorator_list):
+                # a derivative kernel's defaults are never used (the public derivative binds the function's
+                # own signature and passes every parameter): mutants there are equivalent by construction
+                lines.update(range(node.lineno, node.body[0].lineno))
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             func = node.value.func
             if isinstance(func, ast.Name) and func.id == "evaluate_with":

@@ -52,3 +52,11 @@ def test_rrelu_training_derivative_reuses_the_forward_slopes():
 
 def test_hardshrink_value_is_zero_at_lambd():
     np.testing.assert_array_equal(actlib.hardshrink(np.array([-0.5, 0.5])), [0.0, 0.0])
+
+
+def test_rrelu_slopes_draws_between_rrelu_s_own_default_bounds():
+    import inspect
+
+    defaults = {k: p.default for k, p in inspect.signature(actlib.rrelu_slopes).parameters.items()}
+    assert (defaults["lower"], defaults["upper"]) == (actlib.rrelu.info.parameters["lower"],
+                                                      actlib.rrelu.info.parameters["upper"])
