@@ -273,9 +273,11 @@ def visit_explorer_html(translator: Any, node: explorer_node) -> None:
         "data-compact": "true" if node["compact"] else "false",
     }
     rendered = " ".join(f'{key}="{translator.attval(value)}"' for key, value in attributes.items())
+    # The box is a CSS size container, so that the explorer can reserve its height before its script
+    # has drawn it (explorer.css): the text below it does not jump when the curves arrive.
     translator.body.append(
-        f"<div {rendered}><p class=\"actlib-explorer-fallback\">The activation explorer draws curves that "
-        "actlib computed when the book was built; it needs JavaScript.</p></div>"
+        f"<div class=\"actlib-explorer-box\"><div {rendered}><p class=\"actlib-explorer-fallback\">The activation "
+        "explorer draws curves that actlib computed when the book was built; it needs JavaScript.</p></div></div>"
     )
     raise nodes.SkipNode
 

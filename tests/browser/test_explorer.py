@@ -131,11 +131,12 @@ def test_printed_values_equal_actlibs_at_sample_points(explorer_page: tuple[Expl
     for name in names:
         explorer.select("a", name)
         assert explorer.curve("a", "f") and explorer.curve("a", "d"), name
-        explorer.move_cursor("Home")
-        explorer.check_readout("a", name)
-        for presses in (23, 57, 41):
-            explorer.move_cursor("ArrowRight", presses)
-            explorer.check_readout("a", name)
+        # The ends of the grid, steps of a tenth of it (Page Up), and single steps (the arrow keys).
+        places = set()
+        for key, presses in (("Home", 1), ("PageUp", 2), ("ArrowRight", 3), ("PageUp", 3), ("End", 1)):
+            explorer.move_cursor(key, presses)
+            places.add(explorer.check_readout("a", name)["x"])
+        assert len(places) == 5, (name, places)
         sliders = explorer.root.locator(".actlib-explorer-slot-a input[data-parameter]")
         if sliders.count():
             sliders.first.press("PageDown")

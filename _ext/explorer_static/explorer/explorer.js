@@ -247,6 +247,8 @@
       controls.append(...this.slots.map((slot) => slot.fieldset));
       this.figure = element("figure", { class: "actlib-explorer-figure" });
       this.svg = svgElement("svg", { role: "img", "aria-labelledby": `${this.id}-caption` });
+      const size = this.size();
+      this.svg.setAttribute("viewBox", `0 0 ${size.width} ${size.height}`);
       this.caption = element("figcaption", { id: `${this.id}-caption` });
       this.figure.append(this.svg, this.caption);
       const cursorRow = element("div", { class: "actlib-explorer-slider actlib-explorer-cursor" });
@@ -293,10 +295,16 @@
       return main.data ? main.data.x[this.cursor] : undefined;
     }
 
-    layout() {
+    /* The graph's size in SVG units; explorer.css reserves the page height from the same numbers. */
+    size() {
       const width = 640;
       const panelHeight = this.compact ? 150 : 200;
       const margin = { left: 52, right: 16, top: 22, gap: 40, bottom: 28 };
+      return { width, panelHeight, margin, height: margin.top + 2 * panelHeight + margin.gap + margin.bottom };
+    }
+
+    layout() {
+      const { width, panelHeight, margin, height } = this.size();
       const main = this.slots[0].data;
       const shown = this.slots.filter((slot) => slot.data);
       const span = (quantity) => {
@@ -316,7 +324,7 @@
         };
       });
       return {
-        width, height: margin.top + 2 * panelHeight + margin.gap + margin.bottom, panelHeight, margin, xLow, xHigh, plotWidth, panels,
+        width, height, panelHeight, margin, xLow, xHigh, plotWidth, panels,
         x: (value) => margin.left + plotWidth * (value - xLow) / (xHigh - xLow),
       };
     }
