@@ -14,6 +14,9 @@
   const SIGNIFICANT_DIGITS = 6;
   const MINUS = "\u2212";
   const PRIME = "\u2032";
+  // A kink label's box in SVG units, for keeping labels apart (12px text).
+  const LABEL_CHARACTER_WIDTH = 6.8;
+  const LABEL_HEIGHT = 14;
 
   const loaded = new Map();
   const received = { manifest: null, data: new Map() };
@@ -372,6 +375,7 @@
       const title = panel.quantity === "f" ? "f(x)" : `f${PRIME}(x)`;
       group.append(svgElement("text", { class: "actlib-explorer-panel-title", x: left, y: panel.top - 6 }, title));
       const plotted = svgElement("g", { "clip-path": `url(#${clipId})` });
+      const placed = [];
       for (const slot of this.slots) {
         const curves = slot.curves();
         if (!curves) continue;
@@ -386,15 +390,36 @@
           plotted.append(svgElement("circle", { class: `actlib-explorer-kink actlib-explorer-kink-${slot.key}`, cx: layout.x(at), cy: y, r: 4.5 }));
           if (panel.quantity === "d") {
             const label = `f${PRIME}(${formatNumber(at)}) = ${formatNumber(slope)}`;
-            const above = y - panel.top > 18;
+            const [x, baseline] = this.placeLabel(layout, panel, placed, layout.x(at), y, label.length * LABEL_CHARACTER_WIDTH);
             plotted.append(svgElement("text", {
-              class: "actlib-explorer-kink-label", "data-slot": slot.key, x: layout.x(at) + 6, y: above ? y - 8 : y + 16,
+              class: "actlib-explorer-kink-label", "data-slot": slot.key, x, y: baseline,
             }, label));
           }
         }
       }
       group.append(plotted);
       this.svg.append(group);
+    }
+
+    /* Where a kink's label goes: beside its circle, on the first of a few spots that overlaps no label
+       placed before it and stays inside the panel. Returns the text's x and baseline. */
+    placeLabel(layout, panel, placed, x, y, width) {
+      const height = LABEL_HEIGHT;
+      const right = layout.margin.left + layout.plotWidth;
+      const spots = [];
+      for (let lift = 0; lift < 6; lift += 1) {
+        for (const sign of [-1, 1]) {
+          const baseline = sign < 0 ? y - 8 - lift * height : y + 16 + lift * height;
+          spots.push([x + 6, baseline], [x - 6 - width, baseline]);
+        }
+      }
+      const fits = ([left, baseline]) => left >= layout.margin.left && left + width <= right
+        && baseline - height >= panel.top && baseline <= panel.top + layout.panelHeight;
+      const free = ([left, baseline]) => placed.every((other) => left + width <= other.left || other.left + other.width <= left
+        || baseline <= other.baseline - height || other.baseline <= baseline - height);
+      const spot = spots.find((candidate) => fits(candidate) && free(candidate)) || spots.find(fits) || spots[0];
+      placed.push({ left: spot[0], baseline: spot[1], width });
+      return spot;
     }
 
     pathData(layout, panel, xs, ys) {
