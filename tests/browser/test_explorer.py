@@ -16,6 +16,7 @@ import pytest
 
 import actlib
 from tests.browser.support import Watcher, open_page, settle
+from tests.browser.test_accessibility import serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -244,3 +245,23 @@ def test_the_explorer_works_from_the_files_alone(browser: Any, site: Any) -> Non
         explorer.check_readout("a", "selu")
     assert [error for error in watcher.console_errors if "explorer" in error] == []
 
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_the_explorer_passes_axe_in_both_colour_modes(browser: Any, site_url: str, axe_source: str, mode: str) -> None:
+    """The curve, kink and text colours against the page in the theme's light and dark modes (the site-wide
+    axe test sees only the light mode, the book's default)."""
+    with open_page(browser) as (page, _):
+        page.add_init_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
+        page.goto(site_url + EXPLORER_PAGE)
+        settle(page)
+        explorer = ExplorerPage(page)
+        explorer.select("b", "hardswish")
+        assert page.evaluate("() => document.documentElement.dataset.theme") == mode
+        page.add_script_tag(content=axe_source)
+        violations = page.evaluate(
+            "async () => (await axe.run(document.querySelector('.actlib-explorer-box'),"
+            " { resultTypes: ['violations'] })).violations"
+        )
+    assert serious_violations(violations) == []
+    assert [violation["id"] for violation in violations] == []
