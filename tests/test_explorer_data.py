@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 import actlib
-from actlib._core import Properties, activation
 
 EXTENSION = Path(__file__).resolve().parents[1] / "_ext" / "explorer.py"
 
@@ -127,22 +126,37 @@ def test_the_x_grid_reaches_past_every_registry_kink(data: dict) -> None:
             assert entry.x[0] <= kink - explorer.KINK_MARGIN and kink + explorer.KINK_MARGIN <= entry.x[-1], name
 
 
+def registry_entry(name: str, kinks: tuple[float, ...], parameters: dict, forward, slope):
+    """A function with the public surface of a registry entry (``f(x, **params)``, ``f.derivative``,
+    ``f.info``), which is all the explorer reads; built by hand, so the test does not depend on how actlib
+    builds its own entries."""
+
+    def check(params: dict) -> dict:
+        if params.get("slope", 1.0) <= 0:
+            raise ValueError(f"{name}: slope must be a finite real number > 0, got {params['slope']!r}")
+        return {**parameters, **params}
+
+    def function(x, **params):
+        return forward(np.asarray(x, dtype=np.float64), **check(params))
+
+    def derivative(x, **params):
+        return slope(np.asarray(x, dtype=np.float64), **check(params))
+
+    properties = actlib.Properties(range="(-inf, inf)", monotonic=True, smoothness="0", zero_centred=False,
+                                   bounded_below=False, bounded_above=False, self_gated=False, kinks=kinks)
+    function.derivative = derivative
+    function.info = actlib.ActivationInfo(name, dict(parameters), properties)
+    return function
+
+
 @pytest.fixture
 def registered_newcomer() -> Iterator[str]:
-    """An activation registered the way a family module does it, removed from the registry afterwards."""
-
-    @activation(
-        Properties(range="(-inf, inf)", monotonic=True, smoothness="0", zero_centred=False, bounded_below=False,
-                   bounded_above=False, self_gated=False, kinks=(0.0,)),
-        checks={"slope": actlib._core.positive},
+    """A new entry in the registry, removed afterwards: a leaky ReLU with a positive slope and a flag."""
+    actlib.ACTIVATIONS["explorer_newcomer"] = registry_entry(
+        "explorer_newcomer", (0.0,), {"slope": 2.0, "mode": "plain"},
+        lambda x, slope, mode: np.where(x >= 0, x, slope * x),
+        lambda x, slope, mode: np.where(x >= 0, 1.0, slope),
     )
-    def explorer_newcomer(x, *, slope=2.0, mode="plain"):
-        return np.where(x >= 0, x, slope * x)
-
-    @explorer_newcomer.defderivative
-    def _(x, *, slope=2.0, mode="plain"):
-        return np.where(x >= 0, 1.0, slope)
-
     try:
         yield "explorer_newcomer"
     finally:
@@ -157,23 +171,13 @@ def test_a_new_registry_entry_appears_with_its_range_from_its_checks(registered_
     assert entry.fixed == {"mode": "'plain'"}
     kept = [value for value, row in zip(slider["values"], entry.rows, strict=True) if row >= 0]
     assert kept == [value for value in slider["values"] if value > 0] and len(kept) < len(slider["values"])
+    assert entry.kinks[0] == [[0.0, 0.0, 1.0]]
     assert '"explorer_newcomer"' in explorer.manifest_script({registered_newcomer: entry})
 
 
 def test_a_registry_kink_without_a_jump_is_reported() -> None:
-    @activation(
-        Properties(range="(-inf, inf)", monotonic=True, smoothness="inf", zero_centred=True, bounded_below=False,
-                   bounded_above=False, self_gated=False, kinks=(0.5,)),
-        register=False,
-    )
-    def smooth_with_a_false_kink(x):
-        return 2.0 * x
-
-    @smooth_with_a_false_kink.defderivative
-    def _(x):
-        return np.full_like(x, 2.0)
-
-    entry = explorer.function_data(smooth_with_a_false_kink)
+    smooth = registry_entry("smooth_with_a_false_kink", (0.5,), {}, lambda x: 2.0 * x, lambda x: np.full_like(x, 2.0))
+    entry = explorer.function_data(smooth)
     assert entry.missing_registry_kinks == [0.5]
     assert entry.kinks == [[]]
 
