@@ -178,6 +178,8 @@ def summarise(report: dict[str, Any], page: str, build_weight: int, compressed: 
         "page": page,
         "url": report["finalDisplayedUrl"],
         "scores": {category: report["categories"][category]["score"] for category in CATEGORIES},
+        # The one metric that measures no time: how far the content moved while the page loaded.
+        "layout_shift": audits["cumulative-layout-shift"]["numericValue"],
         "transferred_bytes": int(audits["total-byte-weight"]["numericValue"]),
         "resource_bytes": int(sum(item.get("resourceSize", 0) for item in requests)),
         "requests": len(requests),

@@ -1,5 +1,5 @@
-"""Lighthouse on the heaviest chapter, through ``scripts/lighthouse.py``: accessibility 1.0 and best
-practices at least 0.95.
+"""Lighthouse on the heaviest chapter and on the activation explorer, through ``scripts/lighthouse.py``:
+accessibility 1.0 and best practices at least 0.95.
 
 Performance and SEO are printed by the script, never asserted: the performance score measures time,
 which depends on how busy the machine is.
@@ -46,6 +46,28 @@ def test_lighthouse_scores_of_the_heaviest_chapter(site: Path) -> None:
     scores, losing = summary["scores"], summary["losing_audits"]
     assert scores["accessibility"] == 1.0, losing.get("accessibility")
     assert scores["best-practices"] >= 0.95, losing.get("best-practices")
+
+
+@pytest.mark.slow
+def test_lighthouse_scores_of_the_activation_explorer(site: Path) -> None:
+    """The explorer draws after the page has loaded: its space is reserved, so nothing below it moves
+    (a layout shift under 0.1, Lighthouse's "good"), and its controls keep accessibility at 1.0."""
+    require(CHROMIUM.is_file(), f"Chromium ({CHROMIUM})", "chromium")
+    require(LIGHTHOUSE.is_file(), f"Lighthouse ({LIGHTHOUSE.relative_to(ROOT)})", "node_modules")
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--site", str(site), "--page", "book/explorer.html", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=SCRIPT_TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    scores, losing = summary["scores"], summary["losing_audits"]
+    assert scores["accessibility"] == 1.0, losing.get("accessibility")
+    assert scores["best-practices"] >= 0.95, losing.get("best-practices")
+    assert summary["layout_shift"] < 0.1, losing.get("performance")
+    assert summary["foreign_requests"] == []
 
 
 def test_the_heaviest_chapter_is_found_in_the_build(tmp_path: Path) -> None:
