@@ -42,6 +42,11 @@ def glue(name: str, value: Any, display: bool = True) -> None:
         Also show the value below the cell, as :func:`myst_nb.glue` does; the chapters pass False for a
         number that only the prose shows.
 
+    Returns
+    -------
+    None
+        The value is kept for :func:`glue_text` in this kernel and in the notebook's outputs for the book.
+
     Examples
     --------
     >>> glue("dead_share", 0.2496, display=False)
@@ -107,6 +112,18 @@ def split_key(text: str) -> tuple[str, str]:
 
     The format is what follows the last colon, as in MyST-NB's ``{glue:text}`` role.
 
+    Parameters
+    ----------
+    text : str
+        A glue key, optionally followed by a colon and a format specification.
+
+    Returns
+    -------
+    tuple of str
+        The name and the format specification (empty if none was given).
+
+    Examples
+    --------
     >>> split_key("time_sweep:.1f")
     ('time_sweep', '.1f')
     >>> split_key("n_runs")
