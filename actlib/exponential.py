@@ -329,6 +329,12 @@ def softplus(x, *, beta=1.0, threshold=None):
     if z_error is not None:
         # where beta * x was clipped, softplus is x itself to the last bit
         y = _stable.select(z >= _stable.SATURATED, x, (y + _stable.sigmoid(z) * z_error) / beta)
+        tail = z < _stable.SUBNORMAL_EXP
+        if np.any(tail):
+            # softplus(z) = exp(z) there, (nearly) subnormal: divided by a beta < 1 it would show the bits it
+            # lost, so exp(z/2) is applied twice around the division (and the error of z to first order)
+            half = np.exp(0.5 * z[tail])
+            y[tail] = (half * (1.0 + z_error[tail]) / beta) * half
     if threshold is not None:
         y = _stable.select(z > threshold, x, y)
     return y
