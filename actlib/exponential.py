@@ -216,10 +216,11 @@ def celu(x, *, alpha=1.0):
     negative *= alpha
     # where |x/alpha| < 2**-30, alpha expm1(x/alpha) = x (1 + x/(2 alpha) + ...): x + x z/2 keeps the bits of a
     # tiny x that x/alpha alone would lose in the subnormal range (alpha > 1)
-    tiny = np.abs(z) < _CELU_TINY
-    if alpha != 1 and np.any(tiny):
-        small = clipped[tiny]
-        negative[tiny] = np.copysign(small + 0.5 * (small * z[tiny]), small)  # celu(-0.0) = -0.0
+    if alpha != 1:
+        tiny = np.abs(z) < _CELU_TINY
+        if np.any(tiny):
+            small = clipped[tiny]
+            negative[tiny] = np.copysign(small + 0.5 * (small * z[tiny]), small)  # celu(-0.0) = -0.0
     return _stable.select(x > 0, x, negative)
 
 
