@@ -314,10 +314,11 @@ def celu(x, *, alpha=1.0):
     negative *= alpha
     # where |x/alpha| < 2**-30, alpha expm1(x/alpha) = x (1 + x/(2 alpha) + ...): x + x z/2 keeps the bits of a
     # tiny x that x/alpha alone would lose in the subnormal range (alpha > 1)
-    tiny = np.abs(z) < _CELU_TINY
-    if alpha != 1 and np.any(tiny):
-        small = clipped[tiny]
-        negative[tiny] = np.copysign(small + 0.5 * (small * z[tiny]), small)  # celu(-0.0) = -0.0
+    if alpha != 1:
+        tiny = np.abs(z) < _CELU_TINY
+        if np.any(tiny):
+            small = clipped[tiny]
+            negative[tiny] = np.copysign(small + 0.5 * (small * z[tiny]), small)  # celu(-0.0) = -0.0
     return _stable.select(x > 0, x, negative)
 
 
@@ -450,6 +451,12 @@ def softplus(x, *, beta=1.0, threshold=None):
     if z_error is not None:
         # where beta * x was clipped, softplus is x itself to the last bit
         y = _stable.select(z >= _stable.SATURATED, x, (y + _stable.sigmoid(z) * z_error) / beta)
+        tail = z < _stable.SUBNORMAL_EXP
+        if np.any(tail):
+            # softplus(z) = exp(z) there, (nearly) subnormal: divided by a beta < 1 it would show the bits it
+            # lost, so exp(z/2) is applied twice around the division (and the error of z to first order)
+            half = np.exp(0.5 * z[tail])
+            y[tail] = (half * (1.0 + z_error[tail]) / beta) * half
     if threshold is not None:
         y = _stable.select(z > threshold, x, y)
     return y
