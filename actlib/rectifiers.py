@@ -176,7 +176,7 @@ def leaky_relu(x, *, negative_slope=0.01, out=None):
     :math:`|a| > 1` the product of a negative input near the largest float overflows; it rounds to
     :math:`\pm\infty` with NumPy's overflow warning, which is raised only there, where the exact result is
     beyond the largest float. A slope of 0 gives :math:`-0` for every negative input, :math:`-\infty` included
-    (not :math:`0 \cdot \infty = ` NaN).
+    (not :math:`0 \cdot \infty`, which is NaN).
 
     References
     ----------
@@ -296,7 +296,7 @@ def prelu(x, *, weight=0.25, out=None):
     of a shared slope. With a weight :math:`|w| > 1` the product of a
     negative input near the largest float overflows; it rounds to :math:`\pm\infty` with NumPy's overflow
     warning, which is raised only there, where the exact result is beyond the largest float. A weight of 0
-    gives :math:`-0` for every negative input, :math:`-\infty` included (not :math:`0 \cdot \infty = `
+    gives :math:`-0` for every negative input, :math:`-\infty` included (not :math:`0 \cdot \infty`, which is
     NaN).
 
     References
@@ -437,7 +437,7 @@ def rrelu(x, *, lower=1 / 8, upper=1 / 3, training=False, rng=None, slopes=None,
     mean slope above 1 the product of a negative input near the largest float overflows; it rounds to
     :math:`\pm\infty` with NumPy's overflow warning, which is raised only there, where the exact result is
     beyond the largest float. A slope of 0 gives :math:`-0` for every negative input, :math:`-\infty` included
-    (not :math:`0 \cdot \infty = ` NaN).
+    (not :math:`0 \cdot \infty`, which is NaN).
 
     Evaluation differs from the paper: Xu et al. (2015) divide negative inputs by the mean of the
     reciprocal slopes, :math:`y = x / \frac{l' + u'}{2}` with :math:`1/a \sim U(l', u')` (their
