@@ -13,8 +13,10 @@ array([0., 2.])
 """
 
 from ._core import ACTIVATIONS, ActivationInfo, FrameworkName, Properties
+from .algebraic import squared_relu, squareplus
 from .exponential import SELU_ALPHA, SELU_SCALE, celu, elu, selu, softplus
 from .gated import gelu, hardswish, mish, silu, swish
+from .glu import geglu, glu, reglu, swiglu
 from .rectifiers import (
     hardshrink,
     hardtanh,
@@ -36,6 +38,8 @@ BOOK_ORDER = (
     "leaky_relu", "prelu", "rrelu", "elu", "selu", "celu", "gelu", "silu", "swish", "mish",
     "relu6", "hardtanh", "hardsigmoid", "hardswish", "softplus", "softsign",
     "tanhshrink", "softshrink", "hardshrink", "threshold",
+    # part 3: the transformer era
+    "squared_relu", "squareplus", "glu", "reglu", "geglu", "swiglu",
 )
 _registered = dict(ACTIVATIONS)
 if set(_registered) != set(BOOK_ORDER):
@@ -46,7 +50,8 @@ del _registered
 
 __all__ = [
     "ACTIVATIONS", "BOOK_ORDER", "SELU_ALPHA", "SELU_SCALE", "ActivationInfo", "FrameworkName", "Properties",
-    "celu", "elu", "gelu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "log_softmax",
-    "logsigmoid", "mish", "prelu", "relu", "relu6", "rrelu", "rrelu_slopes", "selu", "sigmoid", "silu", "softmax",
-    "softplus", "softshrink", "softsign", "swish", "tanh", "tanhshrink", "threshold",
+    "celu", "elu", "geglu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu",
+    "log_softmax", "logsigmoid", "mish", "prelu", "reglu", "relu", "relu6", "rrelu", "rrelu_slopes", "selu", "sigmoid",
+    "silu", "softmax", "softplus", "softshrink", "softsign", "squared_relu", "squareplus", "swiglu", "swish", "tanh",
+    "tanhshrink", "threshold",
 ]

@@ -23,6 +23,18 @@ ACTIVATIONS: dict[str, Callable[..., Any]] = {}
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
+#: The formats of ``ml_dtypes`` (the JAX team's NumPy dtypes) that every activation accepts. They are computed
+#: in float64 and cast back once: ml_dtypes converts float64 to each of them directly, with one rounding to
+#: nearest even (no detour through float32, which would round twice), so every value is the correctly rounded
+#: result of the float64 one. ``actlib.low_precision`` measures that claim. ml_dtypes itself is not imported:
+#: an array of these dtypes can only come from a caller who has it.
+LOW_PRECISION = ("bfloat16", "float8_e4m3fn", "float8_e5m2")
+
+
+def is_low_precision(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` is one of the ml_dtypes formats in :data:`LOW_PRECISION`."""
+    return dtype.name in LOW_PRECISION and dtype.type.__module__.split(".")[0] == "ml_dtypes"
+
 
 @dataclass(frozen=True)
 class FrameworkName:
@@ -120,14 +132,15 @@ def as_float_array(name: str, x: Any) -> np.ndarray:
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name}: input cannot be converted to a real array ({error})") from None
     dtype = array.dtype
-    if dtype in _FLOAT_DTYPES:
+    if dtype in _FLOAT_DTYPES or is_low_precision(dtype):
         return array
     if dtype.kind in "biu":
         return array.astype(np.float64)
     if dtype.kind == "c":
         raise TypeError(f"{name}: complex input is not supported (got dtype {dtype}); pass real values")
     if dtype.kind == "f":
-        raise TypeError(f"{name}: dtype {dtype} is not supported; use float16, float32 or float64")
+        raise TypeError(f"{name}: dtype {dtype} is not supported; use float16, float32 or float64 "
+                        f"(or {', '.join(LOW_PRECISION)} from ml_dtypes)")
     raise TypeError(f"{name}: input must be real numbers, got an array of dtype {dtype} ({dtype.kind!r} kind)")
 
 
@@ -299,6 +312,7 @@ def activation(
     chunk_scale: float = 1.0,
     slices_along: str | None = None,
     register: bool = True,
+    result_shape: Callable[[tuple[int, ...], dict[str, Any]], tuple[int, ...]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it.
 
@@ -319,7 +333,11 @@ def activation(
     A function that is not elementwise but works on independent slices along an axis (softmax) names that
     parameter in ``slices_along``, and large inputs are evaluated on blocks of whole slices
     (:func:`_in_slices`). A kernel with a keyword ``out`` may write its result there: it then gets an array
-    of its input's shape and dtype that does not overlap the input, and returns it.
+    of its input's shape and dtype that does not overlap the input, and returns it. A function whose result
+    has another shape than its input (the GLU family halves an axis) gives ``result_shape(shape, params)``,
+    which ``out=`` is checked against.
+
+    Inputs of a :data:`LOW_PRECISION` dtype are computed as float64 and the result cast back once.
     """
     checks = dict(checks or {})
     compute = None if compute_dtype is None else np.dtype(compute_dtype)
@@ -376,7 +394,11 @@ def activation(
         def public(x: Any, *args: Any, out: np.ndarray | None = None, **kwargs: Any) -> Any:
             array, params = bind(x, args, kwargs)
             if out is not None:
-                check_out(name, out, array.shape, array.dtype)
+                shape = array.shape if result_shape is None else result_shape(array.shape, params)
+                check_out(name, out, shape, array.dtype)
+            if is_low_precision(array.dtype):
+                wide = evaluate(kernel, takes_out, array.astype(np.float64), params, None)
+                return finish(wide, array.dtype, out, array.ndim == 0)
             narrow = public.narrow_kernel
             if narrow is not None and array.dtype.itemsize < compute.itemsize:
                 return evaluate(narrow, False, array, params, out)
@@ -393,6 +415,10 @@ def activation(
             @functools.wraps(derivative_kernel)
             def derivative(x: Any, *args: Any, **kwargs: Any) -> Any:
                 array, params = bind(x, args, kwargs)
+                if is_low_precision(array.dtype):
+                    wide = evaluate(derivative_kernel, derivative_takes_out, array.astype(np.float64), params, None,
+                                    value=False)
+                    return finish(wide, array.dtype, None, array.ndim == 0)
                 return evaluate(derivative_kernel, derivative_takes_out, array, params, None, value=False)
 
             derivative.__signature__ = signature  # type: ignore[attr-defined]

@@ -201,11 +201,12 @@ class AccuracyReport:
 
 
 def _evaluate(fn: Callable[..., Any], xs: np.ndarray, params: dict) -> np.ndarray:
-    """Elementwise functions at ``xs``; a vector function (softmax) at the pairs ``(x, 0)``, entry 0,
-    which is what its ``symbolic()`` describes."""
+    """Elementwise functions at ``xs``; a vector function at the rows its ``accuracy_input(xs)`` gives (the GLU
+    family: ``(x, x)``), else at the pairs ``(x, 0)`` (softmax), entry 0: what its ``symbolic()`` describes."""
     if fn.info.properties.elementwise:
         return np.asarray(fn(xs, **params))
-    pairs = np.stack([xs, np.zeros_like(xs)], axis=-1)
+    rows = getattr(fn, "accuracy_input", None)
+    pairs = rows(xs) if rows is not None else np.stack([xs, np.zeros_like(xs)], axis=-1)
     return np.asarray(fn(pairs, **params))[:, 0]
 
 

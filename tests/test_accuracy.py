@@ -14,7 +14,9 @@ from actlib.accuracy import full_range_grid, measure, ulp_error
 VALUE_ULPS = 2.0
 DERIVATIVE_ULPS = 4.0
 
-CASES = [(name, {}) for name in actlib.ACTIVATIONS] + [("gelu", {"approximate": "tanh"})]
+CASES = [(name, {}) for name in actlib.ACTIVATIONS] + [
+    (name, {"approximate": form}) for name in ("gelu", "geglu") for form in ("tanh", "sigmoid")
+]
 
 
 def case_id(case):

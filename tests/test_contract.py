@@ -8,16 +8,24 @@ from actlib.accuracy import full_range_grid
 
 from .conftest import FLOATS
 
+#: The GLU family halves an axis: its inputs below have an even length there, its ``out`` the halved shape.
+HALVING = {name for name, fn in actlib.ACTIVATIONS.items() if fn.info.properties.family == "glu"}
+
+
+def result_like(activation, x, dtype=None):
+    """An array of the shape the result has (half of x's last axis for the GLU family)."""
+    return np.zeros(np.shape(activation(x)), dtype=dtype if dtype is not None else np.asarray(x).dtype)
+
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_float_dtypes_are_kept(activation, dtype):
-    x = np.linspace(-4, 4, 9).astype(dtype)
+    x = np.linspace(-4, 4, 10).astype(dtype)
     assert activation(x).dtype == dtype
     if activation.info.properties.elementwise:
         assert activation.derivative(x).dtype == dtype
 
 
-@pytest.mark.parametrize("values", [np.arange(-3, 4), np.array([True, False]), np.arange(5, dtype=np.uint8)])
+@pytest.mark.parametrize("values", [np.arange(-3, 5), np.array([True, False]), np.arange(6, dtype=np.uint8)])
 def test_integer_and_bool_input_computes_in_float64(activation, values):
     y = activation(values)
     assert y.dtype == np.float64
@@ -48,7 +56,13 @@ INVALID_PARAMETERS = [
     ("rrelu", {"lower": -0.1}, "0 <= lower <= upper"),
     ("elu", {"alpha": np.nan}, "alpha must be a finite real number"),
     ("celu", {"alpha": 0.0}, r"alpha must be a finite real number > 0"),
-    ("gelu", {"approximate": "erf"}, "approximate must be 'none' or 'tanh'"),
+    ("gelu", {"approximate": "erf"}, "approximate must be 'none' or 'tanh' or 'sigmoid'"),
+    ("geglu", {"approximate": "quick"}, "approximate must be 'none' or 'tanh' or 'sigmoid'"),
+    ("squareplus", {"b": 0.0}, r"b must be a finite real number > 0"),
+    ("glu", {"axis": 2}, "axis 2 is out of range"),
+    ("reglu", {"axis": 1.0}, "axis must be an integer"),
+    ("geglu", {"axis": -2}, "axis -2 is out of range"),
+    ("swiglu", {"axis": "last"}, "axis must be an integer"),
     ("swish", {"beta": np.inf}, "beta must be a finite real number"),
     ("hardtanh", {"min_val": 1.0, "max_val": -1.0}, "min_val must be less than max_val"),
     ("softplus", {"beta": 0.0}, r"beta must be a finite real number > 0"),
@@ -89,12 +103,14 @@ def test_unknown_keyword_is_a_type_error_naming_the_function():
     ("out", "fragment"),
     [
         (np.zeros(3), "out has shape"),
-        (np.zeros((2, 2), dtype=np.float32), "out has dtype"),
+        ("result shape in float32", "out has dtype"),
         ([0.0, 0.0, 0.0, 0.0], "out must be a numpy.ndarray"),
     ],
 )
 def test_wrong_out_raises_before_writing(activation, out, fragment):
     x = np.array([[-1.0, 2.0], [0.5, -3.0]])
+    if isinstance(out, str):
+        out = result_like(activation, x, np.float32)
     before = np.array(out, copy=True)
     with pytest.raises((ValueError, TypeError), match=rf"^{activation.__name__}: {fragment}"):
         activation(x, out=out)
@@ -102,22 +118,25 @@ def test_wrong_out_raises_before_writing(activation, out, fragment):
 
 
 def test_read_only_out_is_refused(activation):
-    out = np.zeros(2)
+    x = np.array([1.0, -1.0])
+    out = result_like(activation, x)
     out.flags.writeable = False
     with pytest.raises(ValueError, match="out is read-only"):
-        activation(np.array([1.0, -1.0]), out=out)
+        activation(x, out=out)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_out_receives_the_result_and_is_returned(activation, dtype):
-    x = np.linspace(-3, 3, 7).astype(dtype)
-    out = np.full_like(x, 99)
+    x = np.linspace(-3, 3, 8).astype(dtype)
+    out = result_like(activation, x) + 99
     result = activation(x, out=out)
     assert result is out
     np.testing.assert_array_equal(out, activation(x))
 
 
 def test_out_may_be_the_input_the_in_place_form(activation):
+    if activation.__name__ in HALVING:
+        pytest.skip("the result has half the input's length: it cannot be written in place")
     x = np.linspace(-3, 3, 7)
     expected = activation(x)
     result = activation(x, out=x)
@@ -126,7 +145,7 @@ def test_out_may_be_the_input_the_in_place_form(activation):
 
 
 def test_input_is_never_modified(activation):
-    x = np.linspace(-5, 5, 11)
+    x = np.linspace(-5, 5, 12)
     copy = x.copy()
     activation(x)
     if activation.info.properties.elementwise:
@@ -135,6 +154,10 @@ def test_input_is_never_modified(activation):
 
 
 def test_zero_dimensional_input_gives_a_scalar(activation):
+    if activation.__name__ in HALVING:
+        with pytest.raises(ValueError, match=rf"^{activation.__name__}: .*length along axis -1 is 1, which is odd"):
+            activation(np.float64(0.5))
+        return
     y = activation(np.float64(0.5))
     assert np.ndim(y) == 0
     assert isinstance(y, np.float64)
@@ -147,32 +170,39 @@ def test_empty_input_gives_empty_output(activation):
 
 
 def test_non_contiguous_input(activation):
-    base = np.linspace(-4, 4, 24).reshape(4, 6)
+    base = np.linspace(-4, 4, 32).reshape(4, 8)
     view = base[::2, ::-2]
     assert not view.flags.c_contiguous
     np.testing.assert_array_equal(activation(view), activation(np.ascontiguousarray(view)))
 
 
-# selu's scale exceeds 1: beyond max/scale the exact value is not representable and inf is its
-# correctly rounded value
-_OVERFLOWING = {"selu": 1.0507009873554805}
+# Where the exact value exceeds the largest float, inf is its correctly rounded value: selu beyond max/scale,
+# squared_relu beyond sqrt(max) (its derivative 2x beyond max/2). name -> (value limit, derivative limit).
+_OVERFLOWING = {
+    "selu": (lambda big: big / 1.0507009873554805, lambda big: np.inf),
+    "squared_relu": (np.sqrt, lambda big: big / 2),
+}
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_no_warning_and_no_nan_for_any_finite_input(activation, dtype):
     """From the smallest subnormal to the largest finite value, both signs: no warning, finite output."""
     x = full_range_grid(dtype)
+    big = float(np.finfo(dtype).max)
+    value_limit, derivative_limit = (f(big) for f in _OVERFLOWING.get(activation.__name__, (lambda b: b,) * 2))
     with np.errstate(all="raise", under="ignore"):
         if activation.info.properties.elementwise:
             y = activation(x)
             d = activation.derivative(x)
-            assert np.all(np.isfinite(d)), x[~np.isfinite(d)][:5]
+            finite_d = np.isfinite(d) | (np.abs(x) > derivative_limit)
+            assert np.all(finite_d), x[~finite_d][:5]
         else:
             y = activation(np.stack([x, np.zeros_like(x)], axis=-1))
-    finite = np.isfinite(y)
-    if activation.__name__ in _OVERFLOWING:
-        limit = np.finfo(dtype).max / _OVERFLOWING[activation.__name__]
-        finite = finite | (np.abs(x) > limit)
+            if activation.__name__ in HALVING:  # x * gate(x) exceeds the largest float only where x**2 does
+                diagonal = activation(np.stack([x, x], axis=-1))[:, 0]
+                finite_diagonal = np.isfinite(diagonal) | (np.abs(x) > np.sqrt(big))
+                assert np.all(finite_diagonal), x[~finite_diagonal][:5]
+    finite = np.isfinite(y) | (np.abs(x) > value_limit).reshape(x.shape[0], *([1] * (y.ndim - 1)))
     assert np.all(finite), x[~finite.reshape(x.shape[0], -1).all(axis=-1)][:5]
 
 

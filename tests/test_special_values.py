@@ -41,6 +41,13 @@ PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN = {
     'threshold': ([0.0, INF, NAN], [0.0, 1.0, 1.0]),
 }
 
+#: Functions PyTorch 2.13 does not ship: the mathematical limits, which is also what Hugging Face's
+#: ``torch.square(torch.relu(x))`` gives for squared_relu (squareplus's textbook form gives NaN at -inf).
+NOT_IN_PYTORCH_AT_NEG_INF_POS_INF_NAN = {
+    "squared_relu": ([0.0, INF, NAN], [0.0, INF, NAN]),
+    "squareplus": ([0.0, INF, NAN], [0.0, 1.0, NAN]),
+}
+
 #: Where PyTorch computes inf/inf or inf*0 and returns NaN, actlib returns the limit: the value is
 #: defined, and a NaN would poison a whole training run. (name, index into [-inf, inf, nan], value)
 DELIBERATE_DIFFERENCES = {
@@ -56,17 +63,18 @@ DERIVATIVE_LIMITS = {
     "prelu": (0.25, 1), "rrelu": (11 / 48, 1), "elu": (0, 1), "selu": (0, 1.0507009873554805), "celu": (0, 1),
     "gelu": (0, 1), "silu": (0, 1), "swish": (0, 1), "mish": (0, 1), "relu6": (0, 0), "hardtanh": (0, 0),
     "hardsigmoid": (0, 0), "hardswish": (0, 1), "softplus": (0, 1), "softsign": (0, 0), "tanhshrink": (1, 1),
-    "softshrink": (1, 1), "hardshrink": (1, 1), "threshold": (0, 1),
+    "softshrink": (1, 1), "hardshrink": (1, 1), "threshold": (0, 1), "squared_relu": (0, INF), "squareplus": (0, 1),
 }
 
 SPECIAL = np.array([-INF, INF, NAN])
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("name", list(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN))
+@pytest.mark.parametrize("name", [*PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN, *NOT_IN_PYTORCH_AT_NEG_INF_POS_INF_NAN])
 def test_values_at_infinity_and_nan_match_pytorch_or_the_documented_limit(name, dtype):
     fn = actlib.ACTIVATIONS[name]
-    expected = np.array(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN[name][0])
+    table = {**PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN, **NOT_IN_PYTORCH_AT_NEG_INF_POS_INF_NAN}
+    expected = np.array(table[name][0])
     for (diff_name, index), value in DELIBERATE_DIFFERENCES.items():
         if diff_name == name:
             expected[index] = value
@@ -85,6 +93,8 @@ PYTORCH_2_13_AT_SIGNED_ZEROS = {
     "mish": (-0.0, 0.0), "relu6": (-0.0, 0.0), "hardtanh": (-0.0, 0.0), "hardsigmoid": (0.5, 0.5),
     "hardswish": (-0.0, 0.0), "softplus": (0.6931471805599453, 0.6931471805599453), "softsign": (-0.0, 0.0),
     "tanhshrink": (0.0, 0.0), "softshrink": (-0.0, 0.0), "hardshrink": (0.0, 0.0), "threshold": (0.0, 0.0),
+    # not in PyTorch: torch.square(torch.relu(t)) for squared_relu (the square of -0.0 is +0.0), 2/2 for squareplus
+    "squared_relu": (0.0, 0.0), "squareplus": (1.0, 1.0),
 }
 
 
@@ -111,7 +121,8 @@ def test_derivative_at_infinity_is_the_limit_and_nan_stays_nan(name):
 
 def test_every_elementwise_function_is_in_the_tables():
     elementwise = {n for n, f in actlib.ACTIVATIONS.items() if f.info.properties.elementwise}
-    assert elementwise == set(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN) == set(DERIVATIVE_LIMITS)
+    tables = set(PYTORCH_2_13_AT_NEG_INF_POS_INF_NAN) | set(NOT_IN_PYTORCH_AT_NEG_INF_POS_INF_NAN)
+    assert elementwise == tables == set(DERIVATIVE_LIMITS)
     assert elementwise == set(PYTORCH_2_13_AT_SIGNED_ZEROS)
 
 
