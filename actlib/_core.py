@@ -138,7 +138,7 @@ def as_float_array(name: str, x: Any) -> np.ndarray:
         return array.astype(np.float64)
     if dtype.kind == "c":
         raise TypeError(f"{name}: complex input is not supported (got dtype {dtype}); pass real values")
-    if dtype.kind == "f":
+    if dtype.kind == "f" or dtype.type.__module__.split(".")[0] == "ml_dtypes":
         raise TypeError(f"{name}: dtype {dtype} is not supported; use float16, float32 or float64 "
                         f"(or {', '.join(LOW_PRECISION)} from ml_dtypes)")
     raise TypeError(f"{name}: input must be real numbers, got an array of dtype {dtype} ({dtype.kind!r} kind)")
