@@ -32,7 +32,7 @@ def _x():
 @activation(
     Properties(
         range="[0, inf)", monotonic=True, smoothness="1", zero_centred=False, bounded_below=True,
-        bounded_above=False, self_gated=False, paper="so2021", family="rectifier",
+        bounded_above=False, self_gated=True, paper="so2021", family="rectifier",
         pytorch=FrameworkName(None), keras=FrameworkName(None), jax=FrameworkName(None),
         tensorflow=FrameworkName(None),
     ),
@@ -61,8 +61,11 @@ def squared_relu(x, *, out=None):
 
     Notes
     -----
-    The derivative :math:`2\max(0, x)` is continuous: the function is :math:`C^1` and has no kink, so
-    there is no convention to choose at 0 (the derivative is 0 from both sides). It overflows to ``inf``
+    As :math:`x \max(0, x)` it is the input gated by its own rectifier, a gate that rises from 0 without
+    bound where the sigmoid-like gates of :func:`silu` and :func:`gelu` stop at 1 (the book's properties
+    chapter measures it as self-gated). The derivative :math:`2\max(0, x)` is continuous: the function
+    is :math:`C^1` and has no kink, so there is no convention to choose at 0 (the derivative is 0 from
+    both sides). It overflows to ``inf``
     beyond half the largest float, where :math:`2x` does. The second derivative jumps from 0 to 2 at 0.
 
     Hugging Face transformers calls it ``relu2`` (``ReLUSquaredActivation``), as do Nemotron-4's model
@@ -120,7 +123,8 @@ def _hypotenuse(x, b):
     root recovers its error; for large ``x`` the expansion ``|x| + b/(2|x|)`` is used.
     """
     magnitude = np.abs(x)
-    large = magnitude > _large(b)
+    threshold = _large(b)
+    large = magnitude > threshold
     moderate = _stable.select(large, 0.0, x)
     square, square_error = _stable.two_prod(moderate, moderate)
     total, total_error = _stable.two_sum(square, np.full_like(square, b))
@@ -128,8 +132,7 @@ def _hypotenuse(x, b):
     h = np.sqrt(total)
     hh, hh_error = _stable.two_prod(h, h)
     h_lo = (((total - hh) - hh_error) + total_error) / (2.0 * h)
-    with np.errstate(divide="ignore"):  # |x| = inf: b/inf = 0
-        far = (0.5 * b) / magnitude
+    far = (0.5 * b) / np.clip(magnitude, threshold, np.inf)  # only kept where |x| > threshold; b/inf = 0
     return _stable.select(large, magnitude, h), _stable.select(large, far, h_lo)
 
 
@@ -192,14 +195,14 @@ def squareplus(x, *, b=4.0):
     array([0.5])
     """
     h, h_lo = _hypotenuse(x, b)
-    with np.errstate(invalid="ignore"):  # at x = -inf the right branch's -inf + inf is dropped below
+    with np.errstate(invalid="ignore"):  # the error terms of inf + inf are NaN: the limits replace them below
         right, right_lo = _half_sum(x, h, h_lo)
         right = right + right_lo
-    denominator, denominator_lo = _half_sum(np.abs(x), h, h_lo)
-    left = (0.25 * b) / denominator
-    with np.errstate(invalid="ignore"):  # inf / inf at x = -inf, where left is already 0
+        denominator, denominator_lo = _half_sum(np.abs(x), h, h_lo)
+        left = (0.25 * b) / denominator
         left = left - left * (denominator_lo / denominator)
-    return _stable.select(x >= 0, right, left)
+    y = _stable.select(x >= 0, right, left)
+    return _stable.select(np.isinf(x), np.where(x > 0, x, 0.0), y)
 
 
 @squareplus.defderivative
