@@ -189,8 +189,8 @@ def squareplus(x, *, b=4.0):
 
     Examples
     --------
-    >>> squareplus(np.array([-1e8, 0.0, 3.0]))
-    array([1.e-08, 1.e+00, 3.5e+00])
+    >>> squareplus(np.array([-1e8, 0.0, 1.5]))
+    array([1.e-08, 1.e+00, 2.e+00])
     >>> squareplus(np.array([0.0]), b=1.0)
     array([0.5])
     """
