@@ -39,8 +39,8 @@ __all__ = [
 ]
 
 
-def _normal(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.ndarray:
-    return rng.normal(0.0, std, size=shape)
+def _normal(rng: np.random.Generator, shape: tuple[int, ...], std: float, dtype: Any = np.float64) -> np.ndarray:
+    return rng.normal(0.0, std, size=shape).astype(dtype, copy=False)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -70,9 +70,11 @@ class Embedding(Layer):
     ``forward`` takes integer tokens of shape ``(B, T)`` with ``T <= max_length`` and returns ``(B, T, dim)``.
     """
 
-    def __init__(self, vocab: int, dim: int, max_length: int, rng: np.random.Generator, std: float = 0.02):
+    def __init__(self, vocab: int, dim: int, max_length: int, rng: np.random.Generator, std: float = 0.02,
+                 dtype: Any = np.float64):
         super().__init__()
-        self.parameters = {"tokens": _normal(rng, (vocab, dim), std), "positions": _normal(rng, (max_length, dim), std)}
+        self.parameters = {"tokens": _normal(rng, (vocab, dim), std, dtype),
+                           "positions": _normal(rng, (max_length, dim), std, dtype)}
 
     def forward(self, tokens: np.ndarray) -> np.ndarray:
         tokens = np.asarray(tokens)
@@ -101,10 +103,10 @@ class LayerNorm(Layer):
     ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` with the biased variance, as ``torch.nn.LayerNorm``.
     """
 
-    def __init__(self, dim: int, eps: float = 1e-5):
+    def __init__(self, dim: int, eps: float = 1e-5, dtype: Any = np.float64):
         super().__init__()
         self.eps = eps
-        self.parameters = {"gamma": np.ones(dim), "beta": np.zeros(dim)}
+        self.parameters = {"gamma": np.ones(dim, dtype), "beta": np.zeros(dim, dtype)}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         mean = x.mean(axis=-1, keepdims=True)
@@ -132,14 +134,15 @@ class CausalSelfAttention(Layer):
     """
 
     def __init__(self, dim: int, heads: int, rng: np.random.Generator, std: float = 0.02,
-                 output_std: float | None = None):
+                 output_std: float | None = None, dtype: Any = np.float64):
         super().__init__()
         if dim % heads:
             raise ValueError(f"CausalSelfAttention: dim {dim} is not a multiple of heads {heads}")
         self.heads = heads
         self.parameters = {
-            "W_qkv": _normal(rng, (dim, 3 * dim), std), "b_qkv": np.zeros(3 * dim),
-            "W_o": _normal(rng, (dim, dim), std if output_std is None else output_std), "b_o": np.zeros(dim),
+            "W_qkv": _normal(rng, (dim, 3 * dim), std, dtype), "b_qkv": np.zeros(3 * dim, dtype),
+            "W_o": _normal(rng, (dim, dim), std if output_std is None else output_std, dtype),
+            "b_o": np.zeros(dim, dtype),
         }
 
     def _split_heads(self, x: np.ndarray) -> np.ndarray:
@@ -155,7 +158,7 @@ class CausalSelfAttention(Layer):
         self.x = x
         qkv = x @ self.parameters["W_qkv"] + self.parameters["b_qkv"]
         q, k, v = (self._split_heads(part) for part in np.split(qkv, 3, axis=-1))
-        scale = 1.0 / math.sqrt(q.shape[-1])
+        scale = x.dtype.type(1.0 / math.sqrt(q.shape[-1]))
         t = x.shape[1]
         scores = (q @ k.transpose(0, 1, 3, 2)) * scale
         scores = np.where(np.tri(t, dtype=bool), scores, -np.inf)
@@ -208,7 +211,8 @@ class FeedForward(Layer):
     """
 
     def __init__(self, dim: int, hidden: int, activation: str, rng: np.random.Generator,
-                 params: Mapping[str, Any] | None = None, std: float = 0.02, output_std: float | None = None):
+                 params: Mapping[str, Any] | None = None, std: float = 0.02, output_std: float | None = None,
+                 dtype: Any = np.float64):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"FeedForward: unknown activation {activation!r}; registered: {', '.join(ACTIVATIONS)}")
@@ -221,8 +225,9 @@ class FeedForward(Layer):
         self.activation, self.fn, self.params = activation, fn, dict(params or {})
         width = 2 * hidden if self.gated else hidden
         self.parameters = {
-            "W_1": _normal(rng, (dim, width), std), "b_1": np.zeros(width),
-            "W_2": _normal(rng, (hidden, dim), std if output_std is None else output_std), "b_2": np.zeros(dim),
+            "W_1": _normal(rng, (dim, width), std, dtype), "b_1": np.zeros(width, dtype),
+            "W_2": _normal(rng, (hidden, dim), std if output_std is None else output_std, dtype),
+            "b_2": np.zeros(dim, dtype),
         }
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -250,11 +255,11 @@ class TransformerBlock(Layer):
     """Pre-norm residual block: ``x + attention(norm_1(x))``, then ``h + feed_forward(norm_2(h))``."""
 
     def __init__(self, dim: int, heads: int, hidden: int, activation: str, rng: np.random.Generator,
-                 params: Mapping[str, Any] | None = None, output_std: float = 0.02):
+                 params: Mapping[str, Any] | None = None, output_std: float = 0.02, dtype: Any = np.float64):
         super().__init__()
-        self.norm_1, self.norm_2 = LayerNorm(dim), LayerNorm(dim)
-        self.attention = CausalSelfAttention(dim, heads, rng, output_std=output_std)
-        self.feed_forward = FeedForward(dim, hidden, activation, rng, params, output_std=output_std)
+        self.norm_1, self.norm_2 = LayerNorm(dim, dtype=dtype), LayerNorm(dim, dtype=dtype)
+        self.attention = CausalSelfAttention(dim, heads, rng, output_std=output_std, dtype=dtype)
+        self.feed_forward = FeedForward(dim, hidden, activation, rng, params, output_std=output_std, dtype=dtype)
         self.parts = {"norm_1": self.norm_1, "attention": self.attention, "norm_2": self.norm_2,
                       "feed_forward": self.feed_forward}
         self.parameters = {f"{part}.{name}": array for part, layer in self.parts.items()
@@ -289,7 +294,7 @@ def token_cross_entropy(logits: np.ndarray, targets: np.ndarray,
     loss = -float((picked * weights).sum() / count)
     grad = _softmax(logits)
     np.put_along_axis(grad, targets[..., None], np.take_along_axis(grad, targets[..., None], axis=-1) - 1.0, axis=-1)
-    return loss, grad * (weights / count)[..., None]
+    return loss, grad * (weights / count).astype(grad.dtype)[..., None]
 
 
 class Transformer(Layer):
@@ -308,21 +313,27 @@ class Transformer(Layer):
     rng : numpy.random.Generator, optional
         Source of the initial weights (normal, std 0.02; the projections into the residual stream
         0.02 / sqrt(2 layers), as GPT-2). ``np.random.default_rng(0)`` by default.
+    dtype : float32 or float64, default float64
+        Of every parameter and activation. float32 runs the activations' shorter float32 kernels
+        (``narrow_kernel``), several times faster for GELU and SiLU; the gradient checks use float64.
     """
 
     def __init__(self, vocab: int, dim: int, heads: int, layers: int, max_length: int, activation: str = "gelu",
                  *, hidden: int | None = None, params: Mapping[str, Any] | None = None,
-                 rng: np.random.Generator | None = None):
+                 rng: np.random.Generator | None = None, dtype: Any = np.float64):
         super().__init__()
         rng = np.random.default_rng(0) if rng is None else rng
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"Transformer: dtype must be float32 or float64, got {dtype}")
         self.activation = activation
         self.hidden = feed_forward_width(dim, activation) if hidden is None else int(hidden)
         output_std = 0.02 / math.sqrt(2 * layers)
-        self.embedding = Embedding(vocab, dim, max_length, rng)
-        self.blocks = [TransformerBlock(dim, heads, self.hidden, activation, rng, params, output_std)
+        self.embedding = Embedding(vocab, dim, max_length, rng, dtype=dtype)
+        self.blocks = [TransformerBlock(dim, heads, self.hidden, activation, rng, params, output_std, dtype)
                        for _ in range(layers)]
-        self.final_norm = LayerNorm(dim)
-        self.readout = {"W": _normal(rng, (dim, vocab), 0.02), "b": np.zeros(vocab)}
+        self.final_norm = LayerNorm(dim, dtype=dtype)
+        self.readout = {"W": _normal(rng, (dim, vocab), 0.02, dtype), "b": np.zeros(vocab, dtype)}
         self.parts: dict[str, Any] = {"embedding": self.embedding,
                                       **{f"block{i}": block for i, block in enumerate(self.blocks)},
                                       "final_norm": self.final_norm}

@@ -226,3 +226,17 @@ def test_a_short_seeded_run_learns_beyond_chance():
     assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
     after = model.accuracy(data.x_test, data.y_test)
     assert after > max(before, 1 / 3) + 0.1, (before, after)
+
+
+def test_a_float32_model_stays_in_float32_and_agrees_with_float64():
+    data = modular_sums(64, length=5, modulus=4, seed=1)
+    models = {dtype: Transformer(vocab=4, dim=8, heads=2, layers=1, max_length=5, activation="gelu",
+                                 rng=np.random.default_rng(2), dtype=dtype) for dtype in (np.float32, np.float64)}
+    results = {dtype: model.loss_and_grads(data.x_train, data.y_train) for dtype, model in models.items()}
+    assert all(g.dtype == np.float32 for g in results[np.float32][1])
+    assert all(p.dtype == np.float32 for p in models[np.float32].parameters.values())
+    assert results[np.float32][0] == pytest.approx(results[np.float64][0], rel=1e-5)
+    for g32, g64 in zip(results[np.float32][1], results[np.float64][1], strict=True):
+        np.testing.assert_allclose(g32, g64, rtol=1e-2, atol=1e-5)
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        Transformer(vocab=4, dim=8, heads=2, layers=1, max_length=5, dtype=np.float16)
