@@ -68,9 +68,10 @@ def squared_relu(x, *, out=None):
     both sides). It overflows to ``inf``
     beyond half the largest float, where :math:`2x` does. The second derivative jumps from 0 to 2 at 0.
 
-    Hugging Face transformers calls it ``relu2`` (``ReLUSquaredActivation``), as do Nemotron-4's model
-    configurations; this registry spells it out, since ``relu2`` reads like ``relu6``, a ReLU capped at
-    2. Other names are listed in :data:`actlib.names.MODEL_CONFIG_NAMES`.
+    Hugging Face transformers calls it ``relu2`` (``ReLUSquaredActivation``), and so do the model
+    configurations that use it (NVIDIA's Nemotron-H as ``mlp_hidden_act``, BitNet b1.58 as ``hidden_act``);
+    this registry spells it out, since ``relu2`` reads like ``relu6``, a ReLU capped at 2. Other names
+    are listed in ``actlib.names.MODEL_CONFIG_NAMES``.
 
     References
     ----------
