@@ -25,8 +25,11 @@ from actlib.transformer import (
 STEP = 1e-6
 #: central differences: truncation O(step**2) and rounding O(eps / step), about 1e-10 against gradients of order 1
 RTOL, ATOL = 1e-6, 1e-9
+#: the activations of part 3's experiment in the fast tests, every other one a slow test
+EXPERIMENT = {"relu", "gelu", "silu", "squared_relu", "glu", "reglu", "geglu", "swiglu"}
 FEED_FORWARD_ACTIVATIONS = [
-    name for name, fn in actlib.ACTIVATIONS.items()
+    name if name in EXPERIMENT else pytest.param(name, marks=pytest.mark.slow)
+    for name, fn in actlib.ACTIVATIONS.items()
     if (fn.info.properties.elementwise and name not in ("prelu", "rrelu")) or fn.info.properties.family == "glu"
 ]
 
