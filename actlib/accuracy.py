@@ -301,6 +301,20 @@ def case_kinks(fn: Callable[..., Any], params: dict | None = None) -> tuple[floa
     every point where its SymPy expression switches branch (a ``Piecewise`` condition or two arguments of a
     ``Min``/``Max`` equal), such as the bounds of ``hardtanh(x, min_val=-2.0, max_val=0.5)``.
 
+    Parameters
+    ----------
+    fn : callable
+        A registered elementwise activation.
+    params : dict, optional
+        Its parameters; the defaults if omitted.
+
+    Returns
+    -------
+    tuple of float
+        The kinks, ascending where they were solved for.
+
+    Examples
+    --------
     >>> import actlib
     >>> case_kinks(actlib.hardtanh, {"min_val": -2.0, "max_val": 0.5})
     (-2.0, 0.5)
@@ -436,6 +450,18 @@ def jacobian_reference(name: str, row: np.ndarray) -> list[list[mpmath.mpf]]:
     The probabilities are ``exp(x_j - max)`` over their sum; the entries ``y_i (delta_ij - y_j)`` and
     ``delta_ij - y_j`` are formed directly, at a precision that resolves ``1 - y_j`` down to the smallest
     subnormal (the spread of the row in decimal digits, up to 400 more than the 40 kept).
+
+    Parameters
+    ----------
+    name : str
+        ``"softmax"`` or ``"log_softmax"``.
+    row : ndarray
+        The input row, each entry taken as the exact binary number it is.
+
+    Returns
+    -------
+    list of list of mpmath.mpf
+        Entry ``[i][j]`` is the derivative of output ``i`` with respect to input ``j``.
     """
     values = [float(v) for v in row]
     finite = [v for v in values if np.isfinite(v)]
@@ -467,6 +493,22 @@ class JacobianReport:
 def measure_jacobian(fn: Callable[..., Any], dtype: Any, rows: Iterable[Iterable[float]]) -> JacobianReport:
     """Measure ``fn.jacobian(row)`` and ``fn.vjp(row, one_hot_k)`` (row k of the Jacobian) against mpmath.
 
+    Parameters
+    ----------
+    fn : callable
+        ``actlib.softmax`` or ``actlib.log_softmax``.
+    dtype : dtype
+        The dtype of the rows and of the ULPs.
+    rows : iterable of iterable of float
+        The input rows.
+
+    Returns
+    -------
+    JacobianReport
+        The worst Jacobian and vjp errors in ULPs, and the rows where they occur.
+
+    Examples
+    --------
     >>> import actlib
     >>> report = measure_jacobian(actlib.softmax, np.float64, [[-86.7388, 0.0], [1.0, -3.0, 2.5]])
     >>> bool(report.jacobian_max_ulp <= 4 and report.vjp_max_ulp <= 4)

@@ -203,6 +203,12 @@ def squareplus(x, *, b=4.0):
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        The values, in the dtype of ``x``; positive for every finite ``x`` (the left tail is :math:`b/(4|x|)`,
+        which underflows to 0 only where it is below the smallest subnormal).
+
     Notes
     -----
     The derivative is :math:`\tfrac12\,(1 + x/\sqrt{x^2 + b})`, positive everywhere: no kink, no

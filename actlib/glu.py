@@ -542,6 +542,12 @@ def reglu(x, *, axis=-1):
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        Half the length of ``x`` along ``axis``, in the dtype of ``x`` (float16 and float32 computed in
+        float64 and rounded once).
+
     Notes
     -----
     Each output is one product of two inputs, rounded once, so it is correctly rounded in every dtype.
@@ -604,6 +610,12 @@ def geglu(x, *, axis=-1, approximate="none"):
     out : ndarray, optional
         Where to write the result.
 
+    Returns
+    -------
+    ndarray
+        Half the length of ``x`` along ``axis``, in the dtype of ``x`` (float16 and float32 computed in
+        float64 and rounded once).
+
     Notes
     -----
     The partial derivatives are :math:`\operatorname{gelu}(b)` and :math:`a\,\operatorname{gelu}'(b)`.
@@ -660,6 +672,12 @@ def swiglu(x, *, axis=-1):
         The axis to split.
     out : ndarray, optional
         Where to write the result.
+
+    Returns
+    -------
+    ndarray
+        Half the length of ``x`` along ``axis``, in the dtype of ``x`` (float16 and float32 computed in
+        float64 and rounded once).
 
     Notes
     -----

@@ -54,6 +54,18 @@ def _table(name: str) -> tuple[np.ndarray, np.ndarray]:
 def finite_values(dtype: Any) -> np.ndarray:
     """Every finite value of the format, ascending (``-0.0`` left out), as an array of that dtype.
 
+    Parameters
+    ----------
+    dtype : dtype
+        bfloat16, float8_e4m3fn or float8_e5m2 from ml_dtypes.
+
+    Returns
+    -------
+    ndarray
+        The values, in ``dtype``.
+
+    Examples
+    --------
     >>> import ml_dtypes
     >>> finite_values(ml_dtypes.float8_e4m3fn).size, float(finite_values(ml_dtypes.float8_e4m3fn)[-1])
     (253, 448.0)
@@ -67,6 +79,18 @@ def round_exactly(values: Any, dtype: Any) -> np.ndarray:
 
     Beyond the largest finite value plus half a step the result is ``inf`` for bfloat16 and float8_e5m2, NaN for
     float8_e4m3fn (which has no infinity), as the formats' definitions and ml_dtypes' casts have it; NaN stays NaN.
+
+    Parameters
+    ----------
+    values : array_like
+        float64 values.
+    dtype : dtype
+        bfloat16, float8_e4m3fn or float8_e5m2 from ml_dtypes.
+
+    Returns
+    -------
+    ndarray
+        ``values`` correctly rounded to ``dtype``, the sign of zeros kept.
     """
     dtype = _dtype(dtype)
     table, bits = _table(dtype.name)
@@ -108,6 +132,20 @@ def double_rounding_count(dtype: Any, *, via_float32: bool = False) -> tuple[int
     """``(wrong, tested)``: how many float64 values near the midpoints of ``dtype`` ml_dtypes' cast rounds other
     than :func:`round_exactly` does, directly from float64 or (``via_float32``) through float32 first.
 
+    Parameters
+    ----------
+    dtype : dtype
+        bfloat16, float8_e4m3fn or float8_e5m2 from ml_dtypes.
+    via_float32 : bool, default False
+        Cast to float32 first, as a framework that computes in float32 would: a second rounding.
+
+    Returns
+    -------
+    tuple of int
+        ``(wrong, tested)``.
+
+    Examples
+    --------
     >>> from ml_dtypes import float8_e5m2
     >>> double_rounding_count(float8_e5m2)[0], double_rounding_count(float8_e5m2, via_float32=True)[0] > 0
     (0, True)

@@ -105,6 +105,18 @@ def from_config_name(name: str) -> Callable[..., Any]:
 
     Raises ``KeyError`` for an unknown string and ``ValueError`` for one actlib has no function for.
 
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODEL_CONFIG_NAMES`, such as a Hugging Face ``hidden_act`` string.
+
+    Returns
+    -------
+    functools.partial
+        The registered activation with the parameters the name implies bound.
+
+    Examples
+    --------
     >>> from_config_name("gelu_pytorch_tanh").keywords
     {'approximate': 'tanh'}
     """
@@ -122,6 +134,14 @@ def framework_table() -> list[dict[str, str]]:
     """One row per registered function: its name in PyTorch, Keras, JAX and TensorFlow (empty: not offered),
     with the framework's default parameters in parentheses, and the configuration strings that name it.
 
+    Returns
+    -------
+    list of dict
+        One dict per function, keys ``actlib``, ``pytorch``, ``keras``, ``jax``, ``tensorflow`` and
+        ``config names``, in the order of :data:`actlib.ACTIVATIONS`.
+
+    Examples
+    --------
     >>> row = next(r for r in framework_table() if r["actlib"] == "squared_relu")
     >>> row["config names"], row["pytorch"]
     ('relu2', '')

@@ -49,6 +49,11 @@ def modular_sums(samples: int, *, length: int = 8, modulus: int = 7, test_sample
         Test sequences, drawn from the same distribution after the training ones (``samples // 4`` by default).
     seed : int, default 0
         Seed of the generator: the same arguments give the same sequences.
+
+    Returns
+    -------
+    TokenSplit
+        Training and test inputs and targets, integer arrays of shape ``(n, length)``, and ``vocab = modulus``.
     """
     if modulus < 2:
         raise ValueError(f"modular_sums: modulus must be at least 2, got {modulus!r}")

@@ -189,6 +189,22 @@ def feed_forward_width(dim: int, activation: str, expansion: int = 4) -> int:
     a gated one ``3 * dim * h_gated`` (two input projections of width ``h_gated``), so ``h_gated = 2h/3``,
     rounded to the nearest integer.
 
+    Parameters
+    ----------
+    dim : int
+        The model width.
+    activation : str
+        A registered activation's name; the GLU family gets the 2/3 width.
+    expansion : int, default 4
+        The ungated layer's width as a multiple of ``dim``.
+
+    Returns
+    -------
+    int
+        The hidden width (for a GLU variant, the width of each half).
+
+    Examples
+    --------
     >>> feed_forward_width(48, "relu"), feed_forward_width(48, "swiglu")
     (192, 128)
     """
@@ -281,6 +297,22 @@ def token_cross_entropy(logits: np.ndarray, targets: np.ndarray,
     """Mean cross-entropy of the next-token ``targets`` ``(B, T)`` under ``logits`` ``(B, T, V)``, over the
     positions where ``mask`` is true (all by default), and its gradient with respect to the logits.
 
+    Parameters
+    ----------
+    logits : ndarray
+        Scores of shape ``(B, T, V)``.
+    targets : ndarray
+        Integer tokens of shape ``(B, T)``.
+    mask : ndarray, optional
+        Booleans of shape ``(B, T)``: the positions that count.
+
+    Returns
+    -------
+    tuple of (float, ndarray)
+        The mean loss, and its gradient with respect to ``logits`` (shape ``(B, T, V)``).
+
+    Examples
+    --------
     >>> loss, grad = token_cross_entropy(np.zeros((1, 2, 4)), np.array([[0, 3]]))
     >>> bool(np.isclose(loss, np.log(4))), grad.shape
     (True, (1, 2, 4))
@@ -399,6 +431,32 @@ def train_tokens(model: Transformer, tokens: np.ndarray, targets: np.ndarray, *,
     (``rng``, ``default_rng(0)`` by default); gradients are clipped to ``clip_norm`` (None: not clipped).
     ``on_step(step, model)`` runs after each backward pass, before the update (the model still holds that
     step's activations). Training stops at the first non-finite loss, so the list may be shorter.
+
+    Parameters
+    ----------
+    model : Transformer
+        The model, updated in place.
+    tokens, targets : ndarray
+        Input tokens and next-position targets, integer arrays of shape ``(n, T)``.
+    optimizer : object
+        An optimizer of :mod:`actlib.nn` (``Adam``, say): ``optimizer.step(parameters, grads)``.
+    steps : int
+        Minibatch steps.
+    batch_size : int
+        Sequences per step.
+    mask : ndarray, optional
+        Booleans of shape ``(n, T)``: the positions whose loss counts (all by default).
+    clip_norm : float or None, default 1.0
+        The global gradient norm is clipped to this; None: not clipped.
+    rng : numpy.random.Generator, optional
+        Draws the minibatches (``default_rng(0)`` by default).
+    on_step : callable, optional
+        ``on_step(step, model)`` after each backward pass, before the update.
+
+    Returns
+    -------
+    list of float
+        The training loss of each step taken.
     """
     from .nn import clip_by_global_norm
 
