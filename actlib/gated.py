@@ -436,8 +436,11 @@ def _silu_derivative_carried(z, z_error):
 
 
 def _gelu_sigmoid_derivative(x):
-    # d/dx [x sigma(k x)] = silu'(k x): the derivative of silu at z = k x, corrected to first order for z's error
-    return _silu_derivative_carried(*_quick_argument(x))
+    # d/dx [x sigma(k x)] = silu'(k x): the derivative of silu at z = k x, corrected to first order for z's error.
+    # A NaN input is returned as it is: the sign a NaN takes through the arithmetic depends on whether NumPy's
+    # vector loop or its remainder loop met it, so chunked and unchunked calls could differ in that bit.
+    d = _silu_derivative_carried(*_quick_argument(x))
+    return _stable.select(np.isnan(x), x, d)
 
 
 _GELU_FORMS = {"none": _gelu_exact, "tanh": _gelu_tanh, "sigmoid": _gelu_sigmoid}
