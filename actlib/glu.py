@@ -330,7 +330,7 @@ def _vjp_for(name, fn):
         da, db = _partials(name, a, b, bound)
         g64 = g.astype(np.float64)
         result = np.concatenate([g64 * da, g64 * db], axis=axis)
-        return result.astype(_result_dtype(array.dtype, g.dtype))
+        return result.astype(np.result_type(array.dtype, g.dtype))  # as softmax.vjp; ml_dtypes promotes
 
     vjp.__name__ = vjp.__qualname__ = f"{name}.vjp"
     vjp.__doc__ = (f"Gradient of ``sum(grad * {name}(x, axis=axis))`` with respect to ``x``: ``grad * gate(b)`` "
@@ -355,12 +355,6 @@ def _jacobian_for(name, fn):
     jacobian.__doc__ = (f"The ``n x 2n`` Jacobian of {name} for a 1-D ``x`` of length ``2n``: entry (i, j) is "
                         "d out_i / d x_j, nonzero only at j = i (the gate) and j = n + i (``a`` times its slope).")
     return jacobian
-
-
-def _result_dtype(x_dtype, g_dtype):
-    if x_dtype.kind == "f" and g_dtype.kind == "f":
-        return np.result_type(x_dtype, g_dtype)
-    return x_dtype  # the low-precision dtypes of ml_dtypes do not promote with NumPy's
 
 
 def _on_diagonal(xs):

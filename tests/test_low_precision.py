@@ -11,6 +11,8 @@ import pytest
 import actlib
 from actlib.low_precision import double_rounding_count, finite_values, round_exactly
 
+from .conftest import VECTOR
+
 FORMATS = [ml_dtypes.bfloat16, ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2]
 
 
@@ -89,3 +91,18 @@ def test_an_unsupported_dtype_still_names_the_supported_ones():
     for dtype in (ml_dtypes.float8_e4m3fnuz, ml_dtypes.int4):
         with pytest.raises(TypeError, match=rf"^relu: dtype {np.dtype(dtype).name} is not supported.*bfloat16"):
             actlib.relu(np.zeros(2, dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", VECTOR)
+def test_every_vjp_rounds_the_float64_gradient_once(name, dtype):
+    """The vector functions (softmax, log_softmax, the GLU family) take a low-precision input and gradient,
+    compute in float64 and round the gradient once, as the values and derivatives are."""
+    activation = actlib.ACTIVATIONS[name]
+    data = rows(activation, finite_values(dtype)[::9][:24])
+    grad = np.ones(np.shape(activation(data)), dtype=dtype)
+    with np.errstate(all="ignore"):
+        got = activation.vjp(data, grad)
+        wide = activation.vjp(data.astype(np.float64), grad.astype(np.float64))
+    assert got.dtype == np.dtype(dtype)
+    assert_same(got, round_exactly(wide, dtype), f"{name}.vjp")
