@@ -40,6 +40,7 @@ BIBTEX = """@misc{carlile2017,
     invalid=(InvalidCase({"alpha": 0.0}, r"alpha must be a finite real number > 0"),),
     checks={"alpha": positive},
     compute_dtype=np.float64,
+    parameter_cases=({"alpha": 0.1}, {"alpha": 10.0}),
 )
 def isrlu(x, *, alpha=1.0):
     r"""Inverse square root linear unit: :math:`x` for :math:`x \ge 0`, :math:`x/\sqrt{1 + \alpha x^2}` below.
