@@ -42,7 +42,10 @@ from .rectifiers import rrelu_slopes
 
 #: The modules of the package that define no activation. Every other public module is a family module:
 #: importing it registers its activations, so a new family module needs no edit here.
-SUPPORT_MODULES = ("accuracy", "datasets", "evaluation", "glue", "nn", "plotting")
+SUPPORT_MODULES = (
+    "accuracy", "datasets", "evaluation", "glue", "low_precision", "names", "nn", "plotting", "sequences",
+    "transformer",
+)
 
 FAMILY_MODULES = tuple(
     info.name for info in pkgutil.iter_modules(__path__)

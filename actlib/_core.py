@@ -23,6 +23,18 @@ ACTIVATIONS: dict[str, Callable[..., Any]] = {}
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
+#: The formats of ``ml_dtypes`` (the JAX team's NumPy dtypes) that every activation accepts. They are computed
+#: in float64 and cast back once: ml_dtypes converts float64 to each of them directly, with one rounding to
+#: nearest even (no detour through float32, which would round twice), so every value is the correctly rounded
+#: result of the float64 one. ``actlib.low_precision`` measures that claim. ml_dtypes itself is not imported:
+#: an array of these dtypes can only come from a caller who has it.
+LOW_PRECISION = ("bfloat16", "float8_e4m3fn", "float8_e5m2")
+
+
+def is_low_precision(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` is one of the ml_dtypes formats in :data:`LOW_PRECISION`."""
+    return dtype.name in LOW_PRECISION and dtype.type.__module__.split(".")[0] == "ml_dtypes"
+
 
 @dataclass(frozen=True)
 class FrameworkName:
@@ -64,7 +76,7 @@ class Properties:
 PIECEWISE_LINEAR = "comparisons and at most one multiplication, so nothing can overflow or cancel"
 
 #: The chapters that present the activations (``book/<chapter>.md``), in the order of the book.
-CHAPTERS = ("relu", "classic", "variants")
+CHAPTERS = ("relu", "classic", "variants", "transformer")
 
 
 @dataclass(frozen=True)
@@ -290,14 +302,15 @@ def as_float_array(name: str, x: Any) -> np.ndarray:
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name}: input cannot be converted to a real array ({error})") from None
     dtype = array.dtype
-    if dtype in _FLOAT_DTYPES:
+    if dtype in _FLOAT_DTYPES or is_low_precision(dtype):
         return array
     if dtype.kind in "biu":
         return array.astype(np.float64)
     if dtype.kind == "c":
         raise TypeError(f"{name}: complex input is not supported (got dtype {dtype}); pass real values")
-    if dtype.kind == "f":
-        raise TypeError(f"{name}: dtype {dtype} is not supported; use float16, float32 or float64")
+    if dtype.kind == "f" or dtype.type.__module__.split(".")[0] == "ml_dtypes":
+        raise TypeError(f"{name}: dtype {dtype} is not supported; use float16, float32 or float64 "
+                        f"(or {', '.join(LOW_PRECISION)} from ml_dtypes)")
     raise TypeError(f"{name}: input must be real numbers, got an array of dtype {dtype} ({dtype.kind!r} kind)")
 
 
@@ -355,13 +368,14 @@ def activation(
     compute_dtype: Any = None,
     register: bool = True,
     parameter_cases: tuple[dict[str, Any], ...] = (),
+    result_shape: Callable[[tuple[int, ...], dict[str, Any]], tuple[int, ...]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it: its whole entry.
 
     How a call is carried out fast (chunks, slices, narrow kernels for float16 and float32) is not part of
-    the definition: see ``actlib.evaluation``. A kernel with a keyword ``out`` may write its result
-    there: it then gets an array of its input's shape and dtype that does not overlap the input, and
-    returns it.
+    the definition: see ``actlib.evaluation``, which also computes inputs of a :data:`LOW_PRECISION` dtype
+    in float64 and rounds the result once. A kernel with a keyword ``out`` may write its result there: it
+    then gets an array of its result's shape and dtype that does not overlap the input, and returns it.
 
     Parameters
     ----------
@@ -395,6 +409,10 @@ def activation(
         Parameter values worth testing besides the defaults (typical and extreme), each a dict of keyword
         arguments; the accuracy, warning and chunking tests run over them (``f.info.parameter_cases``). Each
         must pass the parameter checks, which is verified when the function is defined.
+    result_shape : callable, optional
+        ``result_shape(shape, params)``: the shape of the result for an input of ``shape``, for a function
+        whose result has another shape than its input (the GLU family halves an axis); ``out=`` is checked
+        against it. None: the input's shape.
 
     Returns
     -------
@@ -437,7 +455,8 @@ def activation(
         def public(x: Any, *args: Any, out: np.ndarray | None = None, **kwargs: Any) -> Any:
             array, params = bind(x, args, kwargs)
             if out is not None:
-                check_out(name, out, array.shape, array.dtype)
+                shape = array.shape if result_shape is None else result_shape(array.shape, params)
+                check_out(name, out, shape, array.dtype)
             return evaluation.evaluate(public, kernel, takes_out, array, params, out)
 
         public.__signature__ = public_signature  # type: ignore[attr-defined]

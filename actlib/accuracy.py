@@ -39,10 +39,7 @@ def _mp_callables(name: str, params_key: tuple) -> tuple[Callable, Callable]:
     fn = ACTIVATIONS[name]
     expr = fn.symbolic(**_exact_parameters(dict(params_key)))
     x = sp.Symbol("x", real=True)
-    modules = [_HUGE_ARGUMENT_SHORTCUTS, "mpmath"]
-    value = sp.lambdify(x, expr, modules=modules)
-    derivative = sp.lambdify(x, sp.diff(expr, x), modules=modules)
-    return value, derivative
+    return mpmath_function(expr, x), mpmath_function(sp.diff(expr, x), x)
 
 
 def _exact_parameters(params: dict) -> dict:
@@ -95,6 +92,27 @@ def _erfc(a):
 
 
 _HUGE_ARGUMENT_SHORTCUTS = {"exp": _exp, "tanh": _tanh, "erf": _erf, "erfc": _erfc}
+
+
+def mpmath_function(expression: Any, symbol: Any) -> Callable[[Any], Any]:
+    """A SymPy expression of one symbol as an mpmath function, as the references of :func:`measure` are made.
+
+    Parameters
+    ----------
+    expression : sympy.Expr
+        The function, for instance ``fn.symbolic()`` or a derivative of it.
+    symbol : sympy.Symbol
+        Its variable.
+
+    Returns
+    -------
+    callable
+        A function of one ``mpf`` for :func:`reference`; beyond ``|a| = 1e30`` its ``exp``, ``tanh``, ``erf``
+        and ``erfc`` take a shortcut whose relative error is far below an ULP.
+    """
+    import sympy as sp
+
+    return sp.lambdify(symbol, expression, modules=[_HUGE_ARGUMENT_SHORTCUTS, "mpmath"])
 
 
 def _spacing(value: float, dtype: np.dtype) -> float:
@@ -264,11 +282,12 @@ class AccuracyReport:
 
 
 def _evaluate(fn: Callable[..., Any], xs: np.ndarray, params: dict) -> np.ndarray:
-    """Elementwise functions at ``xs``; a vector function (softmax) at the pairs ``(x, 0)``, entry 0,
-    which is what its ``symbolic()`` describes."""
+    """Elementwise functions at ``xs``; a vector function at the rows its ``accuracy_input(xs)`` gives (the GLU
+    family: ``(x, x)``), else at the pairs ``(x, 0)`` (softmax), entry 0: what its ``symbolic()`` describes."""
     if fn.info.properties.elementwise:
         return np.asarray(fn(xs, **params))
-    pairs = np.stack([xs, np.zeros_like(xs)], axis=-1)
+    rows = getattr(fn, "accuracy_input", None)
+    pairs = rows(xs) if rows is not None else np.stack([xs, np.zeros_like(xs)], axis=-1)
     return np.asarray(fn(pairs, **params))[:, 0]
 
 

@@ -8,7 +8,9 @@ decides how a call is carried out, with the same bits whatever it decides:
 * a function that works on independent slices along an axis (softmax) is evaluated on blocks of whole
   slices;
 * a float16 or float32 input may go to a simpler *narrow* kernel registered with ``f.defnarrow``;
-* a kernel with a keyword ``out`` writes into the caller's array directly.
+* a kernel with a keyword ``out`` writes into the caller's array directly;
+* an input of a low-precision dtype of ``ml_dtypes`` (bfloat16, float8) is computed as float64, as if the
+  caller had converted it, and the float64 result is rounded once to the input's dtype.
 
 Each function's options are a :class:`Policy`, set after its definition with :func:`evaluate_with`
 (the default policy chunks every elementwise function). ``tests/test_chunking.py`` proves that chunked
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from ._core import is_low_precision
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,9 @@ def evaluate(function: Callable[..., Any], kernel: Callable[..., Any], takes_out
     ndarray or scalar
         The result in the input's dtype (``out`` if given; a NumPy scalar for 0-d input).
     """
+    if is_low_precision(array.dtype):
+        wide = evaluate(function, kernel, takes_out, array.astype(np.float64), params, None, value)
+        return finish(wide, array.dtype, out, array.ndim == 0)
     policy = getattr(function, "evaluation", DEFAULT)
     compute = function.info.compute_dtype
     elementwise = function.info.properties.elementwise

@@ -37,6 +37,9 @@ _KAPPA = "0.044715"
 #: carried to about 106 bits, because the exponential of the gate amplifies its rounding error
 _SQRT_2_OVER_PI_HI, _SQRT_2_OVER_PI_LO = 0.7978845608028654, -4.98465440455546e-17
 _KAPPA_HI, _KAPPA_LO = 0.044715, 2.1960211427085595e-18
+#: the sigmoid form's slope, as printed: a decimal whose float64 rounding is carried as a low half
+_QUICK = "1.702"
+_QUICK_HI, _QUICK_LO = 1.702, 4.263256414560601e-17
 
 
 def _saturating(kernel):
@@ -401,6 +404,50 @@ def _gelu_tanh_derivative(x):
     return _stable.patch_near_root(x, d, _GELU_TANH_DERIVATIVE_ROOT, radius=0.3)
 
 
+def _quick_argument(x):
+    """``1.702 x`` as a double-double (hi, lo), with 1.702 itself held to 106 bits; saturated beyond 1e5."""
+    limit = _stable.SATURATED / _QUICK_HI
+    clipped = np.clip(x, -limit, limit)
+    z, z_error = _stable.two_prod(clipped, np.float64(_QUICK_HI))
+    return z, z_error + clipped * _QUICK_LO
+
+
+def _gelu_sigmoid(x):
+    z, z_error = _quick_argument(x)
+    return _x_sigmoid(x, z, z_error)
+
+
+def _silu_derivative_carried(z, z_error):
+    """``silu'(z + z_error)`` with the denominator ``(1 + e)**2`` carried with its rounding error.
+
+    As ``_silu_derivative_of``, whose few roundings reach 4 ULPs once the error of an argument such as
+    ``1.702 x`` is added; the sum ``1 + e`` is split exactly here (Knuth), which leaves about 2.2.
+    """
+    e = np.exp(-np.abs(z))
+    one_plus, one_plus_error = _stable.two_sum(np.ones_like(e), e)
+    numerator = _stable.select(z >= 0, (one_plus + z * e) + one_plus_error, e * ((1.0 + z) + e))
+    quotient = numerator / (one_plus * one_plus)
+    d = quotient - quotient * (2.0 * one_plus_error / one_plus)
+    tail = z < _stable.SUBNORMAL_EXP
+    if np.any(tail):
+        d[tail] = _stable.scaled_exp(1.0 + z[tail], z[tail])
+    d = _stable.patch_near_root(z, d, _SILU_DERIVATIVE_ROOT, radius=0.1)
+    return d + _silu_second_derivative_of(z) * z_error
+
+
+def _gelu_sigmoid_derivative(x):
+    # d/dx [x sigma(k x)] = silu'(k x): the derivative of silu at z = k x, corrected to first order for z's error.
+    # A NaN input is returned as it is: the sign a NaN takes through the arithmetic depends on whether NumPy's
+    # vector loop or its remainder loop met it, so chunked and unchunked calls could differ in that bit.
+    d = _silu_derivative_carried(*_quick_argument(x))
+    return _stable.select(np.isnan(x), x, d)
+
+
+_GELU_FORMS = {"none": _gelu_exact, "tanh": _gelu_tanh, "sigmoid": _gelu_sigmoid}
+_GELU_DERIVATIVES = {"none": _gelu_exact_derivative, "tanh": _gelu_tanh_derivative,
+                     "sigmoid": _gelu_sigmoid_derivative}
+
+
 @activation(
     Properties(
         range="[-0.16997, inf)", monotonic=False, smoothness="inf", zero_centred=False, bounded_below=True,
@@ -414,10 +461,11 @@ def _gelu_tanh_derivative(x):
     stable_form=(
         r"$\max(x, 0) - e^{-u^2/2}\,u R(u)/\sqrt{2\pi}$ with $u = \vert x\vert$ and Mills' ratio $R$ in "
         r"double-double (Taylor polynomials of $R' = uR - 1$, asymptotic series beyond 16), $u^2$ split "
-        r"exactly; tanh form as $x\,\sigma(2u)$"
+        r"exactly; tanh form as $x\,\sigma(2u)$; sigmoid form as $x\,\sigma(1.702x)$ with $1.702x$ and 1.702 "
+        r"itself in double-double"
     ),
     invalid=(
-        InvalidCase({"approximate": "erf"}, r"approximate must be 'none' or 'tanh'"),
+        InvalidCase({"approximate": "erf"}, r"approximate must be 'none' or 'tanh' or 'sigmoid'"),
     ),
     expected=SpecialValues(
         at_infinities=(-0.0, np.inf, np.nan),
@@ -435,26 +483,32 @@ def _gelu_tanh_derivative(x):
             "run."
         ),
     ),
-    checks={"approximate": one_of("none", "tanh")},
+    checks={"approximate": one_of("none", "tanh", "sigmoid")},
     compute_dtype=np.float64,
-    parameter_cases=({"approximate": "tanh"},),
+    parameter_cases=({"approximate": "tanh"}, {"approximate": "sigmoid"}),
 )
 def gelu(x, *, approximate="none"):
     r"""Gaussian error linear unit.
 
     .. math:: \operatorname{gelu}(x) = x\,\Phi(x) = \frac{x}{2}\left(1 + \operatorname{erf}\frac{x}{\sqrt2}\right)
 
-    and with ``approximate='tanh'``
+    with ``approximate='tanh'``
 
     .. math:: \frac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}\,(x + 0.044715\,x^3)\right)\right)
+
+    and with ``approximate='sigmoid'``
+
+    .. math:: x\,\sigma(1.702\,x) = \frac{x}{1 + e^{-1.702\,x}}
 
     Parameters
     ----------
     x : array_like
         Input.
-    approximate : {'none', 'tanh'}, default 'none'
+    approximate : {'none', 'tanh', 'sigmoid'}, default 'none'
         PyTorch's and Keras 3's ``keras.activations.gelu`` default is the exact form; ``jax.nn.gelu``
-        and ``keras.ops.gelu`` default to the tanh approximation.
+        and ``keras.ops.gelu`` default to the tanh approximation. ``'sigmoid'`` is the form OpenAI's CLIP
+        calls ``QuickGELU`` (Hugging Face's ``quick_gelu``), which Hendrycks & Gimpel give as the cheaper
+        approximation; PyTorch has no ``approximate`` value for it.
     out : ndarray, optional
         Where to write the result.
 
@@ -474,7 +528,11 @@ def gelu(x, *, approximate="none"):
     :math:`x \approx -0.7518`) or the asymptotic series, and :math:`u^2` split exactly, because one
     rounding of the exponent costs hundreds of ULPs in the tail. Both stay within 1.5 ULPs. The tanh
     form is computed as :math:`x\,\sigma(2u)`, which avoids the cancellation in :math:`1 + \tanh u`, with
-    :math:`2u` carried as a double-double. PyTorch 2.13 loses the left tail of both forms.
+    :math:`2u` carried as a double-double. The sigmoid form is computed as :func:`swish` is, with
+    :math:`\beta` the decimal 1.702 held as a double-double: its float64 rounding alone costs 106 ULPs
+    at :math:`x = -400` (``swish(-400.0, beta=1.702)``), where :math:`e^{1.702 x}` amplifies it. Its
+    derivative is :math:`\operatorname{silu}'(1.702\,x)`. PyTorch 2.13 loses the left tail of the exact
+    and tanh forms.
 
     References
     ----------
@@ -486,14 +544,18 @@ def gelu(x, *, approximate="none"):
     array([-0.15865525,  0.        ,  0.84134475])
     >>> gelu(np.array([-1.0, 0.0, 1.0]), approximate="tanh")
     array([-0.15880801,  0.        ,  0.84119199])
+    >>> gelu(np.array([-1.0, 0.0, 1.0]), approximate="sigmoid")
+    array([-0.15420423,  0.        ,  0.84579577])
     """
-    return _saturating(_gelu_exact if approximate == "none" else _gelu_tanh)(x)
+    return _saturating(_GELU_FORMS[approximate])(x)
 
 
 @gelu.defnarrow
 def _gelu_narrow(x, *, approximate="none"):
     if approximate == "tanh":
         return _saturating(_gelu_tanh)(x)
+    if approximate == "sigmoid":
+        return _x_sigmoid_narrow(x, _QUICK_HI)
     # Phi from SciPy's ndtr (erfc in the left tail, so relatively accurate there); +-inf clipped so that the
     # left limit is -0, not -inf * 0
     x = np.clip(x, -_FAR, _FAR)
@@ -502,7 +564,7 @@ def _gelu_narrow(x, *, approximate="none"):
 
 @gelu.defderivative
 def _gelu_derivative(x, *, approximate="none"):
-    return _clipped(_gelu_exact_derivative if approximate == "none" else _gelu_tanh_derivative)(x)
+    return _clipped(_GELU_DERIVATIVES[approximate])(x)
 
 
 @gelu.defsymbolic
@@ -514,6 +576,8 @@ def _gelu_symbolic(approximate="none"):
     # their cancellation in the left tail, so an mpmath evaluation needs no extra digits there.
     if approximate == "none":
         return x / 2 * sp.erfc(-x / sp.sqrt(2), evaluate=False)
+    if approximate == "sigmoid":
+        return x / (1 + sp.exp(-sp.Rational(_QUICK) * x))
     u = sp.sqrt(2 / sp.pi) * (x + sp.Rational(_KAPPA) * x**3)
     return x / (1 + sp.exp(-2 * u))
 

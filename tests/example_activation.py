@@ -1,4 +1,4 @@
-r"""An example family module, as a contributor would write it: squareplus (Barron 2021), complete in one file.
+r"""An example family module, as a contributor would write it: ISRLU (Carlile et al. 2017), complete in one file.
 
 Nothing in actlib, the book or the other tests names it. ``tests/test_one_entry.py`` imports this module
 (which registers it) and shows that it then appears in the registry order, the API page, the chapters'
@@ -13,81 +13,79 @@ import numpy as np
 from actlib import BookPlace, FrameworkName, InvalidCase, Properties, SpecialValues, activation, positive
 
 #: The entry a contributor adds to book/references.bib with the module.
-BIBTEX = """@misc{barron2021,
-  author = {Barron, Jonathan T.},
-  title = {Squareplus: A Softplus-Like Algebraic Rectifier},
-  year = {2021},
-  eprint = {2112.11687},
+BIBTEX = """@misc{carlile2017,
+  author = {Carlile, Brad and Delamarter, Guy and Kinney, Paul and Marti, Akiko and Whitney, Brian},
+  title = {Improving Deep Learning by Inverse Square Root Linear Units ({ISRLUs})},
+  year = {2017},
+  eprint = {1710.09967},
   archivePrefix = {arXiv},
 }"""
 
 
 @activation(
     Properties(
-        range="(0, inf)", monotonic=True, smoothness="inf", zero_centred=False, bounded_below=True,
-        bounded_above=False, self_gated=False, paper="barron2021", family="rectifier",
+        range="(-1, inf)", monotonic=True, smoothness="2", zero_centred=False, bounded_below=True,
+        bounded_above=False, self_gated=False, switch_points=(0.0,), paper="carlile2017", family="rectifier",
         pytorch=FrameworkName(None), keras=FrameworkName(None), jax=FrameworkName(None),
         tensorflow=FrameworkName(None),
     ),
     book=BookPlace("variants", 95),
-    stable_form=r"$h = \operatorname{hypot}(x, \sqrt{b})$, then $x/2 + h/2$ for $x \ge 0$ and "
-    r"$(b/4)/(h/2 - x/2)$ for $x < 0$: no cancellation, no overflow",
+    stable_form=r"$x/\sqrt{1 + \alpha x^2}$ for $x < 0$ in extended precision, whose range holds $x^2$ "
+    r"for every float64 $x$: no overflow, one rounding at the end",
     expected=SpecialValues(
-        at_infinities=(0.0, np.inf, np.nan),
+        at_infinities=(-1.0, np.inf, np.nan),
         derivative_at_infinities=(0.0, 1.0, np.nan),
-        at_signed_zeros=(1.0, 1.0),
+        at_signed_zeros=(-0.0, 0.0),
     ),
-    invalid=(InvalidCase({"b": 0.0}, r"b must be a finite real number > 0"),),
-    checks={"b": positive},
+    invalid=(InvalidCase({"alpha": 0.0}, r"alpha must be a finite real number > 0"),),
+    checks={"alpha": positive},
     compute_dtype=np.float64,
+    parameter_cases=({"alpha": 0.1}, {"alpha": 10.0}),
 )
-def squareplus(x, *, b=4.0):
-    r"""Squareplus, an algebraic softplus: :math:`(x + \sqrt{x^2 + b})/2`.
+def isrlu(x, *, alpha=1.0):
+    r"""Inverse square root linear unit: :math:`x` for :math:`x \ge 0`, :math:`x/\sqrt{1 + \alpha x^2}` below.
 
     Parameters
     ----------
     x : array_like
         Input.
-    b : float, default 4.0
-        Curvature near 0, ``b > 0``.
+    alpha : float, default 1.0
+        Saturation: the function tends to :math:`-1/\sqrt{\alpha}` as :math:`x \to -\infty`; ``alpha > 0``.
     out : ndarray, optional
         Where to write the result.
 
     Returns
     -------
     ndarray
-        The positive values :math:`(x + \sqrt{x^2 + b})/2`.
+        The values, in the dtype of ``x``.
 
     Examples
     --------
-    >>> float(squareplus(0.0))
-    1.0
+    >>> float(isrlu(-1.0, alpha=3.0))
+    -0.5
     """
-    # x + sqrt(x^2 + b) cancels for x << 0, where it equals b / (sqrt(x^2 + b) - x); both halves are sums
-    # of positive terms, halved before adding so that nothing overflows, and x^2 + b is formed in extended
-    # precision (np.longdouble) because its rounding error would otherwise reach 2 ULP near f = 1
+    # np.longdouble (x87 extended on x86-64) holds x**2 for |x| up to 1e308 and rounds 64 bits: the float64
+    # result is rounded once more, so it is within half an ULP and a hair of the exact value
     wide = x.astype(np.longdouble)
-    h = np.hypot(wide, np.sqrt(np.longdouble(b)))
-    with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
-        negative = (b / 4) / (0.5 * h - 0.5 * wide)
-        positive_side = 0.5 * wide + 0.5 * h
-    return np.where(x >= 0, positive_side, negative).astype(x.dtype)
+    with np.errstate(under="ignore", invalid="ignore"):
+        negative = wide / np.sqrt(1 + alpha * wide * wide)
+        negative = np.where(np.isneginf(wide), -1 / np.sqrt(np.longdouble(alpha)), negative)
+    return np.where(x >= 0, x, negative.astype(x.dtype))
 
 
-@squareplus.defderivative
-def _squareplus_derivative(x, *, b=4.0):
-    # 1 - (b/2) / (h (h + x)) for x >= 0 and (b/2) / (h (h - x)) below: sums of positive terms only
+@isrlu.defderivative
+def _isrlu_derivative(x, *, alpha=1.0):
+    # (1 + alpha x^2)^(-3/2) for x < 0, 1 above: continuous at 0, where both sides give 1
     wide = x.astype(np.longdouble)
-    h = np.hypot(wide, np.sqrt(np.longdouble(b)))
-    with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
-        below = (b / 4) / h / (0.5 * h - 0.5 * wide)
-        above = 1.0 - (b / 4) / h / (0.5 * h + 0.5 * wide)
-    return np.where(x >= 0, above, below).astype(x.dtype)
+    with np.errstate(under="ignore", invalid="ignore"):
+        root = np.sqrt(1 + alpha * wide * wide)
+        below = 1 / (root * root * root)
+    return np.where(x >= 0, 1.0, np.where(np.isnan(x), np.nan, below)).astype(x.dtype)
 
 
-@squareplus.defsymbolic
-def _squareplus_symbolic(b=4.0):
+@isrlu.defsymbolic
+def _isrlu_symbolic(alpha=1.0):
     import sympy
 
     x = sympy.Symbol("x", real=True)
-    return (x + sympy.sqrt(x**2 + sympy.nsimplify(b))) / 2
+    return sympy.Piecewise((x, x >= 0), (x / sympy.sqrt(1 + sympy.nsimplify(alpha) * x**2), True))

@@ -43,6 +43,7 @@ def double_doubles() -> dict[str, tuple[float, float]]:
             "shrinkage._THIRD": dd(mpmath.mpf(1) / 3),
             "gated._SQRT_2_OVER_PI": dd(mpmath.sqrt(2 / mpmath.pi)),
             "gated._KAPPA": dd(gated._KAPPA),
+            "gated._QUICK": dd(gated._QUICK),
         }
 
 
@@ -183,7 +184,7 @@ def test_mills_ratio_tables():
 
 
 def test_kernels_import_neither_sympy_nor_mpmath():
-    """A fresh interpreter evaluates every function and derivative (and softmax's vjp and Jacobian) in every
+    """A fresh interpreter evaluates every function and derivative (and every vjp and Jacobian) in every
     dtype, with parameters, without importing SymPy or mpmath: no root search or table build at run time."""
     script = """
 import sys
@@ -197,9 +198,13 @@ for fn in actlib.ACTIVATIONS.values():
                 fn(x.astype(dtype), **params)
                 if fn.info.properties.elementwise:
                     fn.derivative(x.astype(dtype), **params)
-for fn in (actlib.softmax, actlib.log_softmax):
-    fn.vjp(x[:5], x[5:10])
-    fn.jacobian(x[:5])
+for fn in actlib.ACTIVATIONS.values():
+    if hasattr(fn, "vjp"):  # softmax, log_softmax and the GLU family
+        for params in ({}, *fn.info.parameter_cases):
+            rows = x[:10].reshape(5, 2) if fn.info.properties.family == "glu" else x[:5]
+            grad = np.ones(fn(rows, **params).shape)
+            fn.vjp(rows, grad, **params)
+            fn.jacobian(rows.reshape(-1), **params)
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("sympy", "mpmath"))
 print(" ".join(loaded[:5]))
 """

@@ -81,3 +81,40 @@ def test_log_softmax_is_log_of_softmax_without_overflow(x):
     assert np.all(np.isfinite(y))
     visible = p > 1e-300  # where the probability itself has not underflowed, the two agree
     np.testing.assert_allclose(y[visible], np.log(p[visible]), rtol=1e-13, atol=1e-15)
+
+
+@given(anything)
+def test_reglu_of_a_pair_of_equal_halves_is_squared_relu(x):
+    assert actlib.reglu(np.array([x, x]))[0] == actlib.squared_relu(x)
+
+
+@given(moderate)
+def test_glu_of_equal_halves_is_silu_and_swiglu_with_a_unit_linear_half_too(x):
+    assert close(actlib.glu(np.array([x, x]))[0], actlib.silu(x), 2)
+    assert close(actlib.swiglu(np.array([1.0, x]))[0], actlib.silu(x), 2)
+
+
+@given(st.floats(-1e6, 1e6))
+def test_geglu_with_a_unit_linear_half_is_gelu(x):
+    for form in ("none", "tanh", "sigmoid"):
+        assert close(actlib.geglu(np.array([1.0, x]), approximate=form)[0], actlib.gelu(x, approximate=form), 2)
+
+
+@given(st.floats(-1e300, 1e300))
+def test_squareplus_of_x_minus_squareplus_of_minus_x_is_x(x):
+    # (x + h)/2 - (-x + h)/2 = x exactly; each rounded value is within an ULP of squareplus(|x|), the larger
+    larger = actlib.squareplus(abs(x))
+    assert abs((actlib.squareplus(x) - actlib.squareplus(-x)) - x) <= 2 * np.spacing(larger)
+
+
+@given(st.floats(-1e150, 1e150))
+def test_squareplus_of_x_times_squareplus_of_minus_x_is_b_over_4(x):
+    for b in (4.0, 0.5):
+        assert close(actlib.squareplus(x, b=b) * actlib.squareplus(-x, b=b), b / 4, 3)
+
+
+@given(st.floats(-1, 1))
+def test_gelu_sigmoid_form_is_swish_with_beta_1702(x):
+    # swish rounds 1.702 to a double, gelu carries its low half: they agree where e^(1.702 x) does not amplify
+    # that difference (at x = -16 it is already 5 ULPs)
+    assert close(actlib.gelu(x, approximate="sigmoid"), actlib.swish(x, beta=1.702), 2)

@@ -1,6 +1,6 @@
 """The registry's promise: a new activation needs its module and its bibliography entry, nothing else.
 
-``tests/example_activation.py`` defines squareplus the way a contributor would, in one module that no
+``tests/example_activation.py`` defines ISRLU the way a contributor would, in one module that no
 other file names. Registered, it appears in the registry's book order, the API page, the numerics and
 variants chapters' tables and figures, and the contract, special-value, kink and accuracy tests. The
 chapters' own code cells are run here (not a copy of them), and the test suite is run in a subprocess
@@ -20,7 +20,7 @@ import actlib
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = "tests.example_activation"
-NAME = "squareplus"
+NAME = "isrlu"
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def run_cells_until(chapter, marker):
 def test_the_example_takes_its_place_in_the_book_order(example):
     names = list(actlib.ACTIVATIONS)
     assert names.index(NAME) == names.index("swish") + 1  # rank 95 of the variants chapter: after swish (90)
-    assert actlib.squareplus is actlib.ACTIVATIONS[NAME]  # a name of the package, like the others
+    assert actlib.isrlu is actlib.ACTIVATIONS[NAME]  # a name of the package, like the others
 
 
 def test_the_example_is_on_the_api_page(example):
@@ -84,22 +84,23 @@ def test_the_example_is_on_the_api_page(example):
         sys.path.remove(str(ROOT))
     sections = dict(registry_sections())
     assert list(sections) == list(actlib.ACTIVATIONS)
-    assert ".. autofunction:: squareplus" in sections[NAME]
-    assert ".. autofunction:: actlib::squareplus.derivative" in sections[NAME]
+    assert ".. autofunction:: isrlu" in sections[NAME]
+    assert ".. autofunction:: actlib::isrlu.derivative" in sections[NAME]
 
 
 def test_the_example_paper_key_is_its_only_bibliography_addition(example):
     """The book's check (intro.md) accepts every paper key once the example's entry is in references.bib."""
     keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "book" / "references.bib").read_text(), flags=re.M))
+    assert "carlile2017" not in keys
     keys |= set(re.findall(r"^@\w+\{([^,]+),", example.BIBTEX, flags=re.M))
     papers = {f.info.properties.paper for f in actlib.ACTIVATIONS.values()} - {None}
-    assert "barron2021" in papers and papers <= keys
+    assert "carlile2017" in papers and papers <= keys
 
 
 def test_the_example_has_a_row_in_the_numerics_table(example):
     _, table, _ = run_cells_until("numerics", "info.stable_form")
     rows = table.data.splitlines()
-    assert any(row.startswith("| `squareplus` | rectifier | $h = ") for row in rows)
+    assert any(row.startswith("| `isrlu` | rectifier | $x/") for row in rows)
     assert len(rows) == 2 + len(actlib.ACTIVATIONS)
 
 
@@ -107,9 +108,9 @@ def test_the_example_is_in_the_variants_table_and_figure(example):
     namespace, _, displayed = run_cells_until("variants", "one panel per variant")
     assert NAME in namespace["VARIANTS"]
     table = displayed[0].data
-    assert "| `squareplus` |" in table and "barron2021" in table
+    assert "| `isrlu` |" in table and "carlile2017" in table
     titles = [ax.get_title() for ax in namespace["axes"].flat if ax.get_visible()]
-    assert any(title.startswith("squareplus") for title in titles)
+    assert any(title.startswith("isrlu") for title in titles)
 
 
 def _pytest(*args):
@@ -141,7 +142,7 @@ def test_the_example_has_a_row_in_the_properties_table(example):
     """The properties chapter measures every property of the example and finds its declared ones true."""
     namespace, _, displayed = run_cells_until("properties", "header = [")
     table = displayed[-1].data
-    row = next(line for line in table.splitlines() if line.startswith("| `squareplus` |"))
+    row = next(line for line in table.splitlines() if line.startswith("| `isrlu` |"))
     assert "(!)" not in row, row  # no declared property contradicted by the chapter's measurement
     assert NAME in namespace["ELEMENTWISE"]
 

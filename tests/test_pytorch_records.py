@@ -63,6 +63,6 @@ def test_the_counterpart_computes_the_same_function(name):
     fn = actlib.ACTIVATIONS[name]
     x = np.linspace(-5.0, 5.0, 41)
     if not fn.info.properties.elementwise:
-        x = x.reshape(-1, 1) * np.array([1.0, 0.5, -0.25])
+        x = x.reshape(-1, 1) * np.array([1.0, 0.5, -0.25, 2.0])  # an even length, for the GLU family
     got = fn.info.pytorch_recorded.call(torch, torch.tensor(x, dtype=torch.float64)).numpy()
     np.testing.assert_allclose(fn(x), got, rtol=1e-12, atol=1e-15)
