@@ -32,7 +32,7 @@ LOW_PRECISION = ("bfloat16", "float8_e4m3fn", "float8_e5m2")
 
 
 def is_low_precision(dtype: np.dtype) -> bool:
-    """Whether ``dtype`` is one of the ml_dtypes formats in :data:`LOW_PRECISION`."""
+    """Whether ``dtype`` is one of the ml_dtypes formats in ``LOW_PRECISION``."""
     return dtype.name in LOW_PRECISION and dtype.type.__module__.split(".")[0] == "ml_dtypes"
 
 
@@ -373,7 +373,7 @@ def activation(
     """Turn a kernel ``kernel(x, **params)`` into a public activation and register it: its whole entry.
 
     How a call is carried out fast (chunks, slices, narrow kernels for float16 and float32) is not part of
-    the definition: see ``actlib.evaluation``, which also computes inputs of a :data:`LOW_PRECISION` dtype
+    the definition: see ``actlib.evaluation``, which also computes inputs of a ``LOW_PRECISION`` dtype
     in float64 and rounds the result once. A kernel with a keyword ``out`` may write its result there: it
     then gets an array of its result's shape and dtype that does not overlap the input, and returns it.
 
