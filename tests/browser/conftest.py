@@ -68,17 +68,23 @@ def site_url(site: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright_driver() -> Iterator[Any]:
+    """One Playwright for the session: its sync API refuses to start a second one while the first runs."""
     require(CHROMIUM.is_file(), f"Chromium ({CHROMIUM})", "chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        # executable_path: Debian's Chromium, never a browser downloaded by `playwright install`.
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Any) -> Iterator[Any]:
+    # executable_path: Debian's Chromium, never a browser downloaded by `playwright install`.
+    browser = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture(scope="session")

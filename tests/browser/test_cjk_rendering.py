@@ -65,7 +65,7 @@ make_cjk_font = _load_font_script()
 
 
 @pytest.fixture(scope="module")
-def latin_only_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def latin_only_browser(tmp_path_factory: pytest.TempPathFactory, playwright_driver: Any) -> Iterator[Any]:
     """Chromium whose fontconfig lists the DejaVu fonts only: no CJK system font, on any machine."""
     require(CHROMIUM.is_file(), f"Chromium ({CHROMIUM})", "chromium")
     if not LATIN_ONLY_FONTS.is_dir():
@@ -80,17 +80,14 @@ def latin_only_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
         f"  <dir>{LATIN_ONLY_FONTS}</dir>\n  <cachedir>{folder / 'cache'}</cachedir>\n</fontconfig>\n",
         encoding="utf-8",
     )
-    from playwright.sync_api import sync_playwright
-
     environment = {**os.environ, "FONTCONFIG_FILE": str(config)}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True, env=environment
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    browser = playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True, env=environment
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 # Run in a settled page. Records whether the page loaded the CJK face before anything here asks for it,
