@@ -42,6 +42,12 @@ _QUICK = "1.702"
 _QUICK_HI, _QUICK_LO = 1.702, 4.263256414560601e-17
 
 
+#: Why the gated functions differ from PyTorch at the infinities (their entries' ``differences``).
+_LIMIT_NOT_NAN = (
+    "At -inf (and +inf for the derivative) PyTorch's formula multiplies inf by 0 and returns NaN for the value "
+    "and derivative; actlib returns the limit, since a NaN would poison a whole training run."
+)
+
 def _saturating(kernel):
     """Run ``kernel`` on ``x`` clipped to [-SATURATED, SATURATED] and return ``x`` itself above.
 
@@ -187,11 +193,7 @@ def _silu_second_derivative_of(z):
         at_infinities=(np.nan, np.inf, np.nan),
         derivative_at_infinities=(np.nan, np.nan, np.nan),
         at_signed_zeros=(-0.0, 0.0),
-        differences=(
-            "At -inf (and +inf for the derivative) PyTorch's formula multiplies inf by 0 and returns NaN for "
-            "the value and derivative; actlib returns the limit, since a NaN would poison a whole training "
-            "run."
-        ),
+        differences=_LIMIT_NOT_NAN,
     ),
     compute_dtype=np.float64,
 )
@@ -477,11 +479,7 @@ _GELU_DERIVATIVES = {"none": _gelu_exact_derivative, "tanh": _gelu_tanh_derivati
         at_infinities=(np.nan, np.inf, np.nan),
         derivative_at_infinities=(np.nan, np.nan, np.nan),
         at_signed_zeros=(-0.0, 0.0),
-        differences=(
-            "At -inf (and +inf for the derivative) PyTorch's formula multiplies inf by 0 and returns NaN for "
-            "the value and derivative; actlib returns the limit, since a NaN would poison a whole training "
-            "run."
-        ),
+        differences=_LIMIT_NOT_NAN,
     ),
     checks={"approximate": one_of("none", "tanh", "sigmoid")},
     compute_dtype=np.float64,
@@ -629,11 +627,7 @@ def _mish_parts(x):
         at_infinities=(np.nan, np.inf, np.nan),
         derivative_at_infinities=(np.nan, np.nan, np.nan),
         at_signed_zeros=(-0.0, 0.0),
-        differences=(
-            "At -inf (and +inf for the derivative) PyTorch's formula multiplies inf by 0 and returns NaN for "
-            "the value and derivative; actlib returns the limit, since a NaN would poison a whole training "
-            "run."
-        ),
+        differences=_LIMIT_NOT_NAN,
     ),
     compute_dtype=np.float64,
 )
