@@ -29,16 +29,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ._core import ACTIVATIONS, Capabilities
+from .exponential import SELU_ALPHA, SELU_SCALE
 from .softmax import log_softmax, softmax
 
 __all__ = [
-    "INITIALISATIONS", "MLP", "SGD", "Adam", "SeedComparison", "clip_by_global_norm", "compare_seeds", "cross_entropy",
-    "global_norm", "init_std", "train",
+    "DROPOUT_KINDS", "INITIALISATIONS", "INIT_DISTRIBUTIONS", "MLP", "SELU_SATURATION", "SGD", "Adam", "DropoutDraw",
+    "SeedComparison", "clip_by_global_norm", "compare_seeds", "cross_entropy", "draw_dropout", "global_norm",
+    "init_std", "train",
 ]
 
 #: name -> the gain g in std = sqrt(g / fan), with the fan it divides by.
@@ -48,7 +51,15 @@ INITIALISATIONS = {
     "xavier": (1.0, "mean"),  # Glorot & Bengio (2010): 1 / mean fan = 2 / (fan_in + fan_out)
 }
 
-# Parameters of an activation that the network owns instead of the caller.
+#: The distributions :class:`MLP` draws its weights from; both have the standard deviation of :func:`init_std`.
+INIT_DISTRIBUTIONS = ("normal", "uniform")
+
+#: How a dropout layer treats the units it drops: set to 0 and rescale the rest (Srivastava et al. 2014),
+#: or set to SELU's negative saturation value and correct the mean and variance (Klambauer et al. 2017).
+DROPOUT_KINDS = ("standard", "alpha")
+
+# SELU's limit at minus infinity, -lambda * alpha, correctly rounded from the exact decimal constants.
+SELU_SATURATION = -float(Fraction(SELU_ALPHA) * Fraction(SELU_SCALE))
 
 
 def init_std(fan_in: int, fan_out: int, scheme: str = "he") -> float:
@@ -169,6 +180,78 @@ def clip_by_global_norm(grads: Sequence[np.ndarray], max_norm: float) -> float:
     return norm
 
 
+class DropoutDraw(NamedTuple):
+    """One training pass's dropout, as the affine map ``h * scale + shift`` applied elementwise."""
+
+    scale: np.ndarray
+    shift: np.ndarray
+
+
+def draw_dropout(shape: tuple[int, ...], rate: float, rng: np.random.Generator, *,
+                 kind: str = "standard") -> DropoutDraw:
+    r"""Draw the dropout of one training pass for activations of ``shape``.
+
+    Each unit is kept with probability :math:`q = 1 - \text{rate}` (an independent Bernoulli draw
+    :math:`d \in \{0, 1\}` per element), and dropout maps an activation :math:`h` to
+
+    .. math::
+
+        \text{standard:}\quad \frac{d\,h}{q}, \qquad
+        \text{alpha:}\quad a\bigl(d\,h + (1 - d)\,\alpha'\bigr) + b,
+
+    with :math:`\alpha' = -\lambda\alpha \approx -1.7581`, SELU's limit at :math:`-\infty`, and
+
+    .. math::
+
+        a = \bigl(q + \alpha'^2 q (1 - q)\bigr)^{-1/2}, \qquad b = -a (1 - q)\,\alpha' .
+
+    Standard (inverted) dropout (Srivastava et al. 2014; ``torch.nn.Dropout``) keeps the mean of
+    :math:`h` but multiplies its second moment by :math:`1/q`. Alpha dropout (Klambauer et al. 2017,
+    section "New Dropout Technique"; ``torch.nn.AlphaDropout``) sets a dropped unit to the value SELU
+    takes for very negative inputs, the one a silent SELU unit has, and :math:`a`, :math:`b` restore
+    mean 0 and variance 1 for an input of mean 0 and variance 1. Both are the identity in evaluation.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the activations (``(batch, units)``).
+    rate : float
+        Probability of dropping a unit, in :math:`[0, 1)`.
+    rng : numpy.random.Generator
+        Source of the Bernoulli draws.
+    kind : {"standard", "alpha"}, default "standard"
+
+    Returns
+    -------
+    DropoutDraw
+        ``scale`` and ``shift`` of the shape given: the dropped activations are ``h * scale + shift``,
+        and ``scale`` is also their derivative with respect to ``h``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> draw = draw_dropout((200_000,), 0.1, rng, kind="alpha")
+    >>> x = rng.standard_normal(200_000)
+    >>> y = x * draw.scale + draw.shift
+    >>> round(float(y.mean()), 2), round(float(y.var()), 2)
+    (0.0, 1.0)
+    >>> standard = draw_dropout((4,), 0.5, rng)
+    >>> standard.scale.tolist(), standard.shift.tolist()
+    ([2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0])
+    """
+    if kind not in DROPOUT_KINDS:
+        raise ValueError(f"draw_dropout: kind must be one of {', '.join(DROPOUT_KINDS)}, got {kind!r}")
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"draw_dropout: rate must be in [0, 1), got {rate!r}")
+    keep = 1.0 - rate
+    kept = rng.random(shape) < keep
+    if kind == "standard":
+        return DropoutDraw(kept / keep, np.zeros(shape))
+    a = 1.0 / math.sqrt(keep + SELU_SATURATION**2 * keep * rate)
+    b = -a * rate * SELU_SATURATION
+    return DropoutDraw(a * kept, np.where(kept, b, a * SELU_SATURATION + b))
+
+
 class MLP:
     """Fully connected network: ``sizes[0]`` inputs, hidden layers, ``sizes[-1]`` logits.
 
@@ -188,12 +271,23 @@ class MLP:
         Weight initialisation: normal, zero mean, standard deviation :func:`init_std`.
     init_scale : float, default 1.0
         Multiplies that standard deviation (a deliberately poor initialisation is ``init_scale=3``).
+    init_distribution : {"normal", "uniform"}, default "normal"
+        Draw the weights from a normal distribution or from the uniform one on
+        ``[-sqrt(3) * std, sqrt(3) * std]``; both have the standard deviation ``std`` above. PyTorch's
+        default for ``nn.Linear`` is ``init="lecun", init_scale=1/sqrt(3)`` with the uniform
+        distribution: bounds ``±1/sqrt(fan_in)``.
     bias_init : float, default 0.0
         The constant every hidden bias starts at (the logits' bias starts at 0).
     batch_norm : bool, default False
         Normalise every hidden pre-activation over the batch (Ioffe & Szegedy, 2015) with a learned
         scale and shift, before the activation. Evaluation uses running averages (momentum 0.1 and
         the unbiased variance, as ``torch.nn.BatchNorm1d``).
+    dropout : float, default 0.0
+        Probability of dropping each hidden activation in a training pass (:func:`draw_dropout`);
+        evaluation passes keep every unit. ``activations`` records the activation's output before
+        dropout, ``inputs`` what the next layer receives after it.
+    dropout_kind : {"standard", "alpha"}, default "standard"
+        Standard (inverted) dropout or alpha dropout, the variant designed for SELU.
     rng : numpy.random.Generator, optional
         Source of the initial weights and of rrelu's slopes; ``np.random.default_rng(0)`` by default.
 
@@ -219,6 +313,9 @@ class MLP:
         init_scale: float = 1.0,
         bias_init: float = 0.0,
         batch_norm: bool = False,
+        dropout: float = 0.0,
+        dropout_kind: str = "standard",
+        init_distribution: str = "normal",
         rng: np.random.Generator | None = None,
     ) -> None:
         if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
@@ -229,6 +326,13 @@ class MLP:
             raise ValueError(f"MLP: activation {activation!r} is not elementwise")
         if not (math.isfinite(init_scale) and init_scale > 0):
             raise ValueError(f"MLP: init_scale must be a finite number > 0, got {init_scale!r}")
+        if init_distribution not in INIT_DISTRIBUTIONS:
+            raise ValueError(f"MLP: init_distribution must be one of {', '.join(INIT_DISTRIBUTIONS)}, "
+                             f"got {init_distribution!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout!r}")
+        if dropout_kind not in DROPOUT_KINDS:
+            raise ValueError(f"MLP: dropout_kind must be one of {', '.join(DROPOUT_KINDS)}, got {dropout_kind!r}")
         params = dict(params or {})
         capabilities = ACTIVATIONS[activation].info.capabilities if activation is not None else Capabilities()
         if set(capabilities.drawn) & set(params):
@@ -238,6 +342,7 @@ class MLP:
         self.sizes = [int(s) for s in sizes]
         self.activation = activation
         self.batch_norm = bool(batch_norm)
+        self.dropout, self.dropout_kind = float(dropout), dropout_kind
         self.training = False
         self.capabilities = capabilities
         learned = capabilities.learned
@@ -245,7 +350,7 @@ class MLP:
         initial_slope = params.pop(learned, ACTIVATIONS[activation].info.parameters[learned]) if learned else None
         self.params = params
         self.weights = [
-            self.rng.normal(0.0, init_scale * init_std(n_in, n_out, init), size=(n_in, n_out))
+            self._draw_weights(init_scale * init_std(n_in, n_out, init), (n_in, n_out), init_distribution)
             for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)
         ]
         hidden = self.sizes[1:-1]
@@ -256,6 +361,12 @@ class MLP:
         self.running_vars = [np.ones(n) for n in hidden] if self.batch_norm else []
         self.slopes = [np.full(n, float(initial_slope)) for n in hidden] if initial_slope is not None else []
         self._clear_records()
+
+    def _draw_weights(self, std: float, shape: tuple[int, int], distribution: str) -> np.ndarray:
+        if distribution == "uniform":
+            bound = math.sqrt(3.0) * std  # the uniform distribution on [-c, c] has variance c**2 / 3
+            return self.rng.uniform(-bound, bound, size=shape)
+        return self.rng.normal(0.0, std, size=shape)
 
     # --- parameters ---------------------------------------------------------------------------
 
@@ -297,6 +408,7 @@ class MLP:
         self._normalised: list[np.ndarray] = []  # batch norm's x-hat per hidden layer
         self._inv_std: list[np.ndarray] = []
         self.drawn: list[dict[str, Any]] = []  # per hidden layer: a training pass's drawn parameters (rrelu)
+        self.dropout_draws: list[DropoutDraw] = []  # per hidden layer, in a training pass with dropout
         self.training_pass = self.training
 
     def _activation_params(self, layer: int) -> dict[str, Any]:
@@ -350,6 +462,10 @@ class MLP:
                 h = z if fn is None else fn(z, **self._activation_params(i))
                 self.pre_activations.append(z)
                 self.activations.append(h)
+                if self.dropout > 0 and self.training_pass:
+                    draw = draw_dropout(h.shape, self.dropout, self.rng, kind=self.dropout_kind)
+                    self.dropout_draws.append(draw)
+                    h = h * draw.scale + draw.shift
         raise AssertionError("unreachable: the last layer returns")
 
     def backward(self, grad_logits: np.ndarray) -> list[np.ndarray]:
@@ -371,6 +487,8 @@ class MLP:
                     break
                 layer = i - 1
                 grad_h = delta @ self.weights[i].T
+                if self.dropout_draws:
+                    grad_h = grad_h * self.dropout_draws[layer].scale
                 z = self.pre_activations[layer]
                 if fn is None:
                     grad_z = grad_h

@@ -8,7 +8,18 @@ import pytest
 
 from actlib import ACTIVATIONS
 from actlib.datasets import digits, spirals, two_moons
-from actlib.nn import MLP, SGD, Adam, clip_by_global_norm, cross_entropy, global_norm, init_std, train
+from actlib.nn import (
+    MLP,
+    SELU_SATURATION,
+    SGD,
+    Adam,
+    clip_by_global_norm,
+    cross_entropy,
+    draw_dropout,
+    global_norm,
+    init_std,
+    train,
+)
 
 ELEMENTWISE = [name for name, fn in ACTIVATIONS.items() if fn.info.properties.elementwise]
 # A parameter for those whose defaults would hide something: leaky_relu's 0.01 slope barely differs from relu.
@@ -86,6 +97,67 @@ def test_backward_through_rrelu_uses_the_slopes_it_drew():
     _gradient_check(model, seed=11)
     drawn = model.drawn[0]["slopes"]
     assert drawn.shape == model.pre_activations[0].shape and np.unique(drawn).size == drawn.size
+
+
+@pytest.mark.parametrize("kind", ["standard", "alpha"])
+def test_backward_through_dropout_uses_the_units_it_dropped(kind):
+    model = MLP([3, 5, 4, 3], activation="selu", dropout=0.3, dropout_kind=kind, rng=np.random.default_rng(6))
+    model.training = True
+    _gradient_check(model, seed=12)
+    scales = [draw.scale for draw in model.dropout_draws]
+    assert len(scales) == 2 and all(np.any(s == 0) and np.any(s > 0) for s in scales), "some units dropped, some kept"
+
+
+def test_alpha_dropout_constants_restore_mean_zero_and_variance_one():
+    # Read a and b off a draw, then take the exact moments for x ~ N(0, 1) and d ~ Bernoulli(q):
+    # kept units give a x + b, dropped ones a alpha' + b (Klambauer et al. 2017, eq. of "alpha dropout").
+    for rate in (0.05, 0.1, 0.2, 0.5):
+        draw = draw_dropout((1000,), rate, np.random.default_rng(0), kind="alpha")
+        kept = draw.scale > 0
+        a, b = draw.scale[kept][0], draw.shift[kept][0]
+        dropped_value = draw.shift[~kept][0]
+        assert dropped_value == pytest.approx(a * SELU_SATURATION + b, rel=1e-15)
+        q = 1.0 - rate
+        mean = q * b + (1 - q) * dropped_value
+        second = q * (a**2 + b**2) + (1 - q) * dropped_value**2
+        assert abs(mean) < 1e-15 and second == pytest.approx(1.0, rel=1e-14), (rate, mean, second)
+
+
+def test_alpha_dropout_keeps_selu_fixed_point_and_standard_dropout_does_not():
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal(1_000_000)
+    h = ACTIVATIONS["selu"](z)  # mean 0, variance 1 up to sampling error ~1e-3
+    alpha = draw_dropout(h.shape, 0.1, rng, kind="alpha")
+    standard = draw_dropout(h.shape, 0.1, rng)
+    after_alpha, after_standard = h * alpha.scale + alpha.shift, h * standard.scale + standard.shift
+    assert abs(after_alpha.mean()) < 5e-3 and abs(after_alpha.var() - 1.0) < 5e-3
+    # inverted dropout keeps the mean and multiplies the second moment by 1 / q
+    assert abs(after_standard.mean()) < 5e-3 and after_standard.var() == pytest.approx(1 / 0.9, abs=1e-2)
+    assert np.mean(alpha.scale == 0) == pytest.approx(0.1, abs=2e-3)
+
+
+def test_selu_saturation_is_selus_limit():
+    assert SELU_SATURATION == ACTIVATIONS["selu"](np.array(-np.inf))
+    assert SELU_SATURATION == ACTIVATIONS["selu"](np.array(-800.0))
+
+
+def test_dropout_is_off_in_evaluation():
+    plain = MLP([4, 6, 3], "selu", rng=np.random.default_rng(2))
+    dropping = MLP([4, 6, 3], "selu", dropout=0.5, dropout_kind="alpha", rng=np.random.default_rng(2))
+    x = np.random.default_rng(3).normal(size=(5, 4))
+    np.testing.assert_array_equal(plain.forward(x), dropping.forward(x, training=False))
+    assert dropping.dropout_draws == []
+    assert not np.array_equal(plain.forward(x), dropping.forward(x, training=True))
+
+
+def test_uniform_initialisation_has_the_scheme_standard_deviation():
+    model = MLP([400, 300, 10], init="lecun", init_distribution="uniform", rng=np.random.default_rng(0))
+    w = model.weights[0]
+    bound = np.sqrt(3.0 / 400)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    assert w.std() == pytest.approx(init_std(400, 300, "lecun"), rel=0.01)
+    pytorch_default = MLP([400, 300, 10], init="lecun", init_scale=1 / np.sqrt(3), init_distribution="uniform")
+    assert np.abs(pytorch_default.weights[0]).max() <= 1 / np.sqrt(400)  # nn.Linear's U(-1/sqrt(n), 1/sqrt(n))
 
 
 def test_records_per_layer_quantities():
@@ -226,6 +298,16 @@ def test_bad_arguments_are_refused():
         MLP([2, 2], activation="softmax")
     with pytest.raises(ValueError, match="sizes"):
         MLP([2])
+    with pytest.raises(ValueError, match=r"MLP: dropout must be in \[0, 1\), got 1.0"):
+        MLP([2, 2], dropout=1.0)
+    with pytest.raises(ValueError, match="MLP: dropout_kind must be one of standard, alpha, got 'gaussian'"):
+        MLP([2, 2], dropout=0.1, dropout_kind="gaussian")
+    with pytest.raises(ValueError, match="MLP: init_distribution must be one of normal, uniform, got 'cauchy'"):
+        MLP([2, 2], init_distribution="cauchy")
+    with pytest.raises(ValueError, match=r"draw_dropout: rate must be in \[0, 1\), got -0.1"):
+        draw_dropout((2,), -0.1, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="draw_dropout: kind must be one of standard, alpha, got 'x'"):
+        draw_dropout((2,), 0.1, np.random.default_rng(0), kind="x")
 
 
 @pytest.mark.parametrize("optimizer", [SGD(learning_rate=0.5), Adam(learning_rate=0.05)], ids=["sgd", "adam"])
