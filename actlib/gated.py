@@ -57,7 +57,11 @@ def _saturating(kernel):
 
     def run(x):
         limit = _stable.SATURATED
-        return _stable.select(x > limit, x, kernel(np.clip(x, -limit, limit)))
+        y = kernel(np.clip(x, -limit, limit))
+        beyond = x > limit  # rare: patched in place, two passes where a select would take seven
+        if np.any(beyond):
+            y[beyond] = x[beyond]
+        return y
 
     return run
 
@@ -668,18 +672,22 @@ def mish(x):
 
 
 def _mish(x):
-    gate, _ = _mish_parts(x)
-    y = x * gate
-    # x <= 0: x g / (g + 2) with g = e(e + 2) and x g carried as double-doubles, so that besides exp only
-    # the division and the final correction round
+    # x > 0: the gate (1 + 2e)/(1 + 2e + 2e^2) with e = exp(-x) <= 1, as in _mish_parts (no cancellation).
+    # x <= 0: x g / (g + 2) with g = e(e + 2), e = exp(x) (the same e), and x g carried as double-doubles, so that
+    # besides exp only the division and the final correction round. The clip to +-SATURATED (_saturating)
+    # bounds every factor, so Dekker's product needs no overflow guard.
+    e = np.exp(-np.abs(x))
+    two_e = 2.0 * e
+    y = (1.0 + two_e) / (1.0 + two_e + two_e * e)
+    y *= x
     negative = x <= 0
     if np.any(negative):
         xn = x[negative]
-        e = np.exp(xn)
+        e = e[negative]
         t, t_error = _stable.two_sum(e, np.full_like(e, 2.0))
-        g, g_error = _stable.two_prod(e, t)
+        g, g_error = _stable.two_prod_bounded(e, t)
         g_error = g_error + e * t_error
-        xg, xg_error = _stable.two_prod(xn, g)
+        xg, xg_error = _stable.two_prod_bounded(xn, g)
         xg_error = xg_error + xn * g_error
         h, h_error = _stable.two_sum(g, np.full_like(g, 2.0))
         h_error = h_error + g_error

@@ -40,6 +40,7 @@ from ._core import (
     as_float_array,
     one_of,
 )
+from .evaluation import evaluate_with
 from .gated import _KAPPA_HI as _KAPPA
 from .gated import _SQRT_2_OVER_PI_HI as _SQRT_2_OVER_PI
 from .gated import (
@@ -292,6 +293,9 @@ def _parts(name, params):
 
 
 def _value(name, a, b, params):
+    if name == "reglu":  # one product of doubles, correctly rounded as it is: nothing to guard
+        with np.errstate(invalid="ignore"):  # inf * 0 has no value: NaN
+            return _a_relu(a, b)
     core, _, gate, right, _ = _parts(name, params)
     return _guarded(core, right)(a, b, gate)
 
@@ -692,10 +696,63 @@ def swiglu(x, *, axis=-1):
     return _kernel_for("swiglu")(x, {"axis": axis})
 
 
+#: beyond every float32 and float16 value: b = -inf clipped to it gives silu's limit 0, not -inf * 0
+_FAR = 1e300
+
+
+def _narrow_kernel_for(name, product):
+    """A kernel for float16 and float32 inputs (see ``defnarrow``): ``product(a, b)`` in float64.
+
+    A float32 ``a * b`` is exact in float64, and the few roundings of these formulas are far below half an
+    ULP of float32, so the result rounded once is as good as the compensated float64 kernel's.
+    """
+
+    def kernel(x, *, axis=-1):
+        a, b = _halves(name, x, axis)
+        with np.errstate(over="ignore", invalid="ignore"):  # exp(-b) = inf is handled; inf * 0 gives NaN
+            return product(a, b)
+
+    return kernel
+
+
+def _sigmoid_narrow(b):
+    """``1 / (1 + exp(-b))``, and ``exp(b)`` below -700, where ``exp(-b)`` overflows but the gate is not 0
+    (an infinite ``a`` times it is infinite, as in the float64 kernel)."""
+    gate = np.exp(-b)
+    gate += 1.0
+    np.divide(1.0, gate, out=gate)
+    tail = b < _stable.SUBNORMAL_EXP
+    if np.any(tail):
+        gate[tail] = np.exp(b[tail])
+    return gate
+
+
+def _glu_narrow(a, b):
+    gate = _sigmoid_narrow(b)
+    return np.multiply(a, gate, out=gate)
+
+
+def _swiglu_narrow(a, b):
+    """``a silu(b)``, ``silu(b) = b / (1 + exp(-b))``; below -700 ``(b exp(b/2)) exp(b/2)``, as the float64 kernel."""
+    b = np.clip(b, -_FAR, np.inf)
+    gate = np.exp(-b)
+    gate += 1.0
+    np.divide(b, gate, out=gate)
+    tail = b < _stable.SUBNORMAL_EXP
+    if np.any(tail):
+        gate[tail] = _stable.scaled_exp(b[tail], b[tail])
+    np.multiply(a, gate, out=gate)
+    return np.add(gate, 0.0, out=gate)  # a zero is +0, as the float64 kernel's wherever a * b is not 0
+
+
 for _name, _fn in (("glu", glu), ("reglu", reglu), ("geglu", geglu), ("swiglu", swiglu)):
+    # blocks of whole slices along the split axis (actlib.evaluation): temporaries of one block's size
+    evaluate_with(_fn, slices_along="axis")
     _finish_registration(_fn, _name)
     _fn.defsymbolic(_symbolic_diagonal(_name))
     _fn.symbolic_pair = _symbolic_pair(_name)
     _fn.symbolic.__doc__ = (f"``{_name}([x, x])`` as a SymPy expression in ``x``: the line the accuracy tests "
                             f"measure along; ``{_name}.symbolic_pair()`` is the function of both halves.")
 del _name, _fn
+glu.defnarrow(_narrow_kernel_for("glu", _glu_narrow))
+swiglu.defnarrow(_narrow_kernel_for("swiglu", _swiglu_narrow))

@@ -36,7 +36,7 @@ import actlib
 
 SEED = 20240607
 SCALE = 3.0  # x ~ N(0, 3^2): both signs and the interesting range of every activation
-SOFTMAX_ROW = 100  # softmax/log_softmax run on shape (n // 100, 100) along axis -1
+SOFTMAX_ROW = 100  # the functions that are not elementwise (softmax, the GLU family) run on shape (n // 100, 100)
 
 #: n -> (maximum repeats, seconds after which a candidate stops repeating, having run at least twice)
 REPEATS = {10**5: (25, 0.5), 10**6: (10, 1.5), 10**7: (5, 3.0)}
@@ -56,6 +56,16 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 def _log_softmax(x: np.ndarray) -> np.ndarray:
     z = x - x.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _gated(gate: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """The GLU family's one-liner: the first half of the last axis times ``gate`` of the second."""
+
+    def product(x: np.ndarray) -> np.ndarray:
+        a, b = np.split(x, 2, axis=-1)
+        return a * gate(b)
+
+    return product
 
 
 TEXTBOOK: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -85,20 +95,52 @@ TEXTBOOK: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "softshrink": lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0),
     "hardshrink": lambda x: np.where(np.abs(x) > 0.5, x, 0),
     "threshold": lambda x: np.where(x > 0, x, 0.0),
+    "squared_relu": lambda x: np.square(np.maximum(x, 0)),
+    "squareplus": lambda x: 0.5 * (x + np.sqrt(x * x + 4.0)),
+    "glu": _gated(lambda b: 1 / (1 + np.exp(-b))),
+    "reglu": _gated(lambda b: np.maximum(b, 0)),
+    "geglu": _gated(lambda b: 0.5 * b * (1 + scipy.special.erf(b / _SQRT2))),
+    "swiglu": _gated(lambda b: b / (1 + np.exp(-b))),
 }
 
 # --- the torch.nn.functional counterpart, with PyTorch's defaults -------------------------------
 
 
+def torch_compositions(torch: Any) -> dict[str, Callable[[Any], Any]]:
+    """The functions PyTorch has no single call for, as the composition of its ops a user would write.
+
+    The GLU variants gate the second half of the last axis, as ``F.glu`` and actlib do (PyTorch composes them
+    as ``a * F.gelu(b)`` and so on after ``chunk``); swish is timed against ``F.silu``, its case beta = 1.
+    """
+    functional = torch.nn.functional
+
+    def gated(gate: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def product(t: Any) -> Any:
+            a, b = t.chunk(2, dim=-1)
+            return a * gate(b)
+
+        return product
+
+    return {
+        "swish": functional.silu,
+        "squared_relu": lambda t: torch.square(torch.relu(t)),
+        "squareplus": lambda t: 0.5 * (t + torch.sqrt(t * t + 4.0)),
+        "reglu": gated(functional.relu),
+        "geglu": gated(functional.gelu),
+        "swiglu": gated(functional.silu),
+    }
+
+
 def torch_functions(torch: Any) -> dict[str, Callable[[Any], Any]]:
     """name -> function of a tensor: each entry's PyTorch counterpart (``f.info.pytorch_recorded.call``, with
-    PyTorch's defaults); swish, which PyTorch lacks, is timed against ``F.silu``, its case beta = 1."""
+    PyTorch's defaults), or else its composition of PyTorch ops (``torch_compositions``)."""
     found = {
         name: functools.partial(f.info.pytorch_recorded.call, torch)
         for name, f in actlib.ACTIVATIONS.items() if f.info.pytorch_recorded is not None
     }
-    if "swish" in actlib.ACTIVATIONS:
-        found["swish"] = torch.nn.functional.silu
+    for name, composition in torch_compositions(torch).items():
+        if name in actlib.ACTIVATIONS and name not in found:
+            found[name] = composition
     return found
 
 
@@ -213,8 +255,8 @@ def header(torch_note: str, sizes: list[int]) -> None:
           f"scipy {scipy.__version__}, actlib from {os.path.dirname(actlib.__file__)}")
     print(f"  platform {platform.platform()}; CPU {cpu_model}; cpu_count {os.cpu_count()} (usable {usable})")
     print(f"  {torch_note}")
-    print(f"  input: seeded N(0, {SCALE:g}^2), drawn once per (n, dtype); softmax/log_softmax on shape "
-          f"(n//{SOFTMAX_ROW}, {SOFTMAX_ROW}), axis -1; sizes {', '.join(fmt_n(n) for n in sizes)}")
+    print(f"  input: seeded N(0, {SCALE:g}^2), drawn once per (n, dtype); softmax, log_softmax and the GLU "
+          f"family on shape (n//{SOFTMAX_ROW}, {SOFTMAX_ROW}), axis -1; sizes {', '.join(fmt_n(n) for n in sizes)}")
     print("  times are best of repeats (" + ", ".join(
         f"{fmt_n(n)}: <= {r}" for n, (r, _) in REPEATS.items() if n in sizes) + "); ratios are actlib / reference, "
           "so < 1 means actlib is faster")
