@@ -294,7 +294,7 @@ def _parts(name, params):
 
 def _value(name, a, b, params):
     if name == "reglu":  # one product of doubles, correctly rounded as it is: nothing to guard
-        with np.errstate(invalid="ignore"):  # inf * 0 has no value: NaN
+        with np.errstate(over="ignore", invalid="ignore"):  # an exact product beyond the largest float is inf
             return _a_relu(a, b)
     core, _, gate, right, _ = _parts(name, params)
     return _guarded(core, right)(a, b, gate)
