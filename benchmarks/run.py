@@ -1,9 +1,10 @@
 """Speed and memory of every activation in ``actlib.ACTIVATIONS``, against three references.
 
 Run ``make bench`` (or ``.venv/bin/python benchmarks/run.py``); ``--quick`` runs n = 1e5 only, ``--only
-relu,gelu`` restricts the functions. For each function, size and dtype one row reports
+relu,gelu`` restricts the functions, ``--clock wall`` times on the wall clock instead of the calling thread's
+CPU clock. For each function, size and dtype one row reports
 
-* ns per element of ``f(x)`` (best of several ``time.perf_counter`` repeats);
+* ns per element of ``f(x)`` (best of several repeats, interleaved with the references');
 * the peak memory allocated during one call (``tracemalloc``; NumPy reports its buffers to it), in MB
   and as a multiple of the output's size;
 * the time as a multiple of ``np.copyto(out, x)`` into a pre-allocated ``out`` (the memory-bandwidth
@@ -162,8 +163,14 @@ def target_of(name: str) -> tuple[str, int, str]:
 # --- measurement -----------------------------------------------------------------------------------
 
 
-def best_times(candidates: dict[str, Callable[[], Any]], n: int) -> dict[str, float]:
-    """Best wall time of each candidate, interleaving them so that drift affects all alike."""
+#: the clocks ``--clock`` chooses from: the calling thread's CPU time (user and system, page faults included;
+#: time the thread spends waiting for a core is not), or wall time
+CLOCKS = {"cpu": time.thread_time, "wall": time.perf_counter}
+
+
+def best_times(candidates: dict[str, Callable[[], Any]], n: int,
+               clock: Callable[[], float] = time.thread_time) -> dict[str, float]:
+    """Best time of each candidate on ``clock``, interleaving them so that drift affects all alike."""
     max_repeats, budget = REPEATS.get(n, (5, 1.0))
     best = dict.fromkeys(candidates, float("inf"))
     spent = dict.fromkeys(candidates, 0.0)
@@ -172,9 +179,9 @@ def best_times(candidates: dict[str, Callable[[], Any]], n: int) -> dict[str, fl
         for key, call in candidates.items():
             if key in done:
                 continue
-            start = time.perf_counter()
+            start = clock()
             result = call()
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
             del result
             best[key] = min(best[key], elapsed)
             spent[key] += elapsed
@@ -239,7 +246,7 @@ def fmt_ratio(value: float | None) -> str:
     return f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
-def header(torch_note: str, sizes: list[int]) -> None:
+def header(torch_note: str, sizes: list[int], clock: str) -> None:
     cpu_model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as info:
@@ -257,6 +264,8 @@ def header(torch_note: str, sizes: list[int]) -> None:
     print(f"  {torch_note}")
     print(f"  input: seeded N(0, {SCALE:g}^2), drawn once per (n, dtype); softmax, log_softmax and the GLU "
           f"family on shape (n//{SOFTMAX_ROW}, {SOFTMAX_ROW}), axis -1; sizes {', '.join(fmt_n(n) for n in sizes)}")
+    print(f"  clock: {'CPU time of the calling thread' if clock == 'cpu' else 'wall time'}; "
+          f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())} at the start")
     print("  times are best of repeats (" + ", ".join(
         f"{fmt_n(n)}: <= {r}" for n, (r, _) in REPEATS.items() if n in sizes) + "); ratios are actlib / reference, "
           "so < 1 means actlib is faster")
@@ -292,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="run n = 1e5 only")
     parser.add_argument("--only", metavar="NAME[,NAME]", help="comma-separated registry names to run")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
+                        help="time on the thread's CPU clock (default; robust on a shared machine) or the wall clock")
     args = parser.parse_args(argv)
 
     names = list(ACTIVATIONS)
@@ -318,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         torch_fns = torch_functions(torch)
         torch_note = f"torch {torch.__version__}, torch.set_num_threads(1) -> {torch.get_num_threads()} thread"
 
-    header(torch_note, sizes)
+    header(torch_note, sizes, args.clock)
     check_references(names, torch, torch_fns)
 
     started = time.perf_counter()
@@ -365,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                             errors.append(f"{key} reference of {name} {dtype}: {type(error).__name__}: {error}")
                             del candidates[key]
                 peak_ratios[(name, str(dtype), n)] = peak / out_bytes
-                times = best_times(candidates, n)
+                times = best_times(candidates, n, CLOCKS[args.clock])
                 ratio = {key: times["actlib"] / times[key] for key in times if key != "actlib"}
 
                 column, target_n, _ = target_of(name)
