@@ -45,6 +45,7 @@ from .gated import _KAPPA_HI as _KAPPA
 from .gated import _SQRT_2_OVER_PI_HI as _SQRT_2_OVER_PI
 from .gated import (
     _gelu_exact,
+    _gelu_narrow,
     _gelu_sigmoid,
     _gelu_tanh,
     _quick_argument,
@@ -52,6 +53,7 @@ from .gated import (
     _silu_derivative_carried,
     _tanh_argument,
     _x_sigmoid,
+    gelu,
 )
 
 #: |a| above this is scaled by 2**-64 while the product is formed, so that a * b cannot overflow when
@@ -332,6 +334,9 @@ def _vjp_for(name, fn):
             raise ValueError(f"{name}.vjp: grad has shape {g.shape}, but {name}(x) has shape {halved}")
         a, b = np.split(array.astype(np.float64), 2, axis=axis)
         da, db = _partials(name, a, b, bound)
+        if name == "geglu" and array.dtype in (np.float16, np.float32):
+            # gelu's float32 kernel, so that d/da is the registered gelu(b) of this dtype bit for bit
+            da = gelu(np.split(array, 2, axis=axis)[1], approximate=bound["approximate"]).astype(np.float64)
         g64 = g.astype(np.float64)
         result = np.concatenate([g64 * da, g64 * db], axis=axis)
         return result.astype(np.result_type(array.dtype, g.dtype))  # as softmax.vjp; ml_dtypes promotes
@@ -745,6 +750,21 @@ def _swiglu_narrow(a, b):
     return np.add(gate, 0.0, out=gate)  # a zero is +0, as the float64 kernel's wherever a * b is not 0
 
 
+def _geglu_narrow(x, *, axis=-1, approximate="none"):
+    """``a gelu(b)`` with gelu's own float32 kernel (its tail polynomial) for the exact form; the approximate
+    forms, whose gates are cheap already, take the float64 kernel."""
+    if approximate != "none":
+        return geglu.__wrapped__(x, axis=axis, approximate=approximate)
+    a, b = _halves("geglu", x, axis)
+    y = _gelu_narrow(b)
+    infinite = b == np.inf  # gelu(inf) = inf, not the large finite value of the clipped kernel: 0 * inf is NaN
+    if np.any(infinite):
+        y[infinite] = np.inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.multiply(a, y, out=y)
+    return np.add(y, 0.0, out=y)  # a zero is +0, as the float64 kernel's
+
+
 for _name, _fn in (("glu", glu), ("reglu", reglu), ("geglu", geglu), ("swiglu", swiglu)):
     # blocks of whole slices along the split axis (actlib.evaluation): temporaries of one block's size
     evaluate_with(_fn, slices_along="axis")
@@ -756,3 +776,4 @@ for _name, _fn in (("glu", glu), ("reglu", reglu), ("geglu", geglu), ("swiglu", 
 del _name, _fn
 glu.defnarrow(_narrow_kernel_for("glu", _glu_narrow))
 swiglu.defnarrow(_narrow_kernel_for("swiglu", _swiglu_narrow))
+geglu.defnarrow(_geglu_narrow)
