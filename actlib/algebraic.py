@@ -242,7 +242,31 @@ def squareplus(x, *, b=4.0):
         left = (0.25 * b) / denominator
         left = left - left * (denominator_lo / denominator)
     y = _stable.select(x >= 0, right, left)
-    return _stable.select(np.isinf(x), np.where(x > 0, x, 0.0), y)
+    infinite = np.isinf(x)  # rare: patched in place with the limits, inf and 0
+    if np.any(infinite):
+        y[infinite] = np.maximum(x[infinite], 0.0)
+    return y
+
+
+#: beyond every float32 and float16 value; its square is finite in float64 and b/(2 * it) rounds to 0 in float32
+_NARROW_LIMIT = 1e60
+
+
+@squareplus.defnarrow
+def _squareplus_narrow(x, *, b=4.0):
+    # f(x) = f(-|x|) + max(x, 0), since f(x) - f(-x) = x, and f(-|x|) = (b/2) / (sqrt(x**2 + b) + |x|): every
+    # sum is of positive terms. In float64 the square of a float32 is exact and the five other roundings are far
+    # below half an ULP of float32. A b near the largest float (x**2 + b would overflow) takes the float64 kernel.
+    if b > 1e300:
+        return squareplus.__wrapped__(x, b=b)
+    x = np.clip(x, -_NARROW_LIMIT, _NARROW_LIMIT)  # +-inf: the limits inf and 0, once rounded to float32
+    left = np.multiply(x, x)
+    left += b
+    np.sqrt(left, out=left)
+    left += np.abs(x)
+    np.divide(0.5 * b, left, out=left)
+    left += _stable.at_least(x, 0.0)
+    return left
 
 
 @squareplus.defderivative

@@ -140,11 +140,14 @@ def _chunked(kernel: Callable[..., Any], takes_out: bool, array: np.ndarray, par
 
 def _in_slices(kernel: Callable[..., Any], array: np.ndarray, params: dict[str, Any], along: str,
                compute: np.dtype | None, out: np.ndarray | None) -> np.ndarray | None:
-    """Evaluate a ``kernel`` that works on whole slices along the axis ``params[along]`` (softmax), on blocks of
-    such slices cut along the longest other axis, into ``out`` or a new array; None: not worth cutting.
+    """Evaluate a ``kernel`` that works on whole slices along the axis ``params[along]`` (softmax, the GLU
+    family), on blocks of such slices cut along the longest other axis, into ``out`` or a new array; None: not
+    worth cutting.
 
     Each slice's result depends on that slice alone, so the values are the same bit for bit as one call;
     the float64 copy of a float32 input and the kernel's temporaries are one block's size, not the input's.
+    A slice's result may be shorter than the slice (GLU halves it): the result's length along the axis is
+    that of the first block's.
     """
     if array.size <= CHUNK or array.ndim < 2:
         return None
@@ -158,11 +161,15 @@ def _in_slices(kernel: Callable[..., Any], array: np.ndarray, params: dict[str, 
     step = max(1, CHUNK // (array.size // array.shape[cut]))
     if step >= array.shape[cut]:
         return None
-    result = out if out is not None else np.empty_like(array)
+    result = out
     for start in range(0, array.shape[cut], step):
         index = (slice(None),) * cut + (slice(start, start + step),)
         source = array[index]
         value = kernel(source if compute is None or source.dtype == compute else source.astype(compute), **params)
+        if result is None:
+            shape = list(array.shape)
+            shape[axis] = value.shape[axis]
+            result = np.empty(shape, array.dtype, order="F" if array.flags.f_contiguous and array.ndim > 1 else "C")
         with np.errstate(over="ignore"):  # a float64 result beyond float32's range rounds to inf
             np.copyto(result[index], value, casting="unsafe")
     return result

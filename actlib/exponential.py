@@ -322,6 +322,23 @@ def celu(x, *, alpha=1.0):
     return _stable.select(x > 0, x, negative)
 
 
+@celu.defnarrow
+def _celu_narrow(x, *, alpha=1.0):
+    # alpha expm1(min(x, 0)/alpha) is 0 for x >= 0 and at least x for x < 0 (expm1(t) >= t), so the larger of it
+    # and x is celu, without a select. In float64 the quotient's rounding, amplified by at most |x/alpha| <= 745
+    # in expm1, stays far below half an ULP of float32; an alpha so far from 1 that x/alpha could leave float64's
+    # normal range takes the float64 kernel.
+    if not 2.0**-100 <= alpha <= 2.0**100:
+        return celu.__wrapped__(x, alpha=alpha)
+    negative = _stable.at_most(x, 0.0)
+    if alpha != 1:
+        negative /= alpha
+    np.expm1(negative, out=negative)
+    if alpha != 1:
+        negative *= alpha
+    return np.maximum(negative, x, out=negative)
+
+
 #: below this |x/alpha| the series x (1 + z/2) of celu is exact to float64 (its next term is z**2/6 < 2**-61)
 _CELU_TINY = 2.0**-30
 

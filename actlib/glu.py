@@ -40,10 +40,12 @@ from ._core import (
     as_float_array,
     one_of,
 )
+from .evaluation import evaluate_with
 from .gated import _KAPPA_HI as _KAPPA
 from .gated import _SQRT_2_OVER_PI_HI as _SQRT_2_OVER_PI
 from .gated import (
     _gelu_exact,
+    _gelu_narrow,
     _gelu_sigmoid,
     _gelu_tanh,
     _quick_argument,
@@ -51,6 +53,7 @@ from .gated import (
     _silu_derivative_carried,
     _tanh_argument,
     _x_sigmoid,
+    gelu,
 )
 
 #: |a| above this is scaled by 2**-64 while the product is formed, so that a * b cannot overflow when
@@ -292,6 +295,9 @@ def _parts(name, params):
 
 
 def _value(name, a, b, params):
+    if name == "reglu":  # one product of doubles, correctly rounded as it is: nothing to guard
+        with np.errstate(over="ignore", invalid="ignore"):  # an exact product beyond the largest float is inf
+            return _a_relu(a, b)
     core, _, gate, right, _ = _parts(name, params)
     return _guarded(core, right)(a, b, gate)
 
@@ -328,6 +334,9 @@ def _vjp_for(name, fn):
             raise ValueError(f"{name}.vjp: grad has shape {g.shape}, but {name}(x) has shape {halved}")
         a, b = np.split(array.astype(np.float64), 2, axis=axis)
         da, db = _partials(name, a, b, bound)
+        if name == "geglu" and array.dtype in (np.float16, np.float32):
+            # gelu's float32 kernel, so that d/da is the registered gelu(b) of this dtype bit for bit
+            da = gelu(np.split(array, 2, axis=axis)[1], approximate=bound["approximate"]).astype(np.float64)
         g64 = g.astype(np.float64)
         result = np.concatenate([g64 * da, g64 * db], axis=axis)
         return result.astype(np.result_type(array.dtype, g.dtype))  # as softmax.vjp; ml_dtypes promotes
@@ -692,10 +701,79 @@ def swiglu(x, *, axis=-1):
     return _kernel_for("swiglu")(x, {"axis": axis})
 
 
+#: beyond every float32 and float16 value: b = -inf clipped to it gives silu's limit 0, not -inf * 0
+_FAR = 1e300
+
+
+def _narrow_kernel_for(name, product):
+    """A kernel for float16 and float32 inputs (see ``defnarrow``): ``product(a, b)`` in float64.
+
+    A float32 ``a * b`` is exact in float64, and the few roundings of these formulas are far below half an
+    ULP of float32, so the result rounded once is as good as the compensated float64 kernel's.
+    """
+
+    def kernel(x, *, axis=-1):
+        a, b = _halves(name, x, axis)
+        with np.errstate(over="ignore", invalid="ignore"):  # exp(-b) = inf is handled; inf * 0 gives NaN
+            return product(a, b)
+
+    return kernel
+
+
+def _sigmoid_narrow(b):
+    """``1 / (1 + exp(-b))``, and ``exp(b)`` below -700, where ``exp(-b)`` overflows but the gate is not 0
+    (an infinite ``a`` times it is infinite, as in the float64 kernel)."""
+    gate = np.exp(-b)
+    gate += 1.0
+    np.divide(1.0, gate, out=gate)
+    tail = b < _stable.SUBNORMAL_EXP
+    if np.any(tail):
+        gate[tail] = np.exp(b[tail])
+    return gate
+
+
+def _glu_narrow(a, b):
+    gate = _sigmoid_narrow(b)
+    return np.multiply(a, gate, out=gate)
+
+
+def _swiglu_narrow(a, b):
+    """``a silu(b)``, ``silu(b) = b / (1 + exp(-b))``; below -700 ``(b exp(b/2)) exp(b/2)``, as the float64 kernel."""
+    b = np.clip(b, -_FAR, np.inf)
+    gate = np.exp(-b)
+    gate += 1.0
+    np.divide(b, gate, out=gate)
+    tail = b < _stable.SUBNORMAL_EXP
+    if np.any(tail):
+        gate[tail] = _stable.scaled_exp(b[tail], b[tail])
+    np.multiply(a, gate, out=gate)
+    return np.add(gate, 0.0, out=gate)  # a zero is +0, as the float64 kernel's wherever a * b is not 0
+
+
+def _geglu_narrow(x, *, axis=-1, approximate="none"):
+    """``a gelu(b)`` with gelu's own float32 kernel (its tail polynomial) for the exact form; the approximate
+    forms, whose gates are cheap already, take the float64 kernel."""
+    if approximate != "none":
+        return geglu.__wrapped__(x, axis=axis, approximate=approximate)
+    a, b = _halves("geglu", x, axis)
+    y = _gelu_narrow(b)
+    infinite = b == np.inf  # gelu(inf) = inf, not the large finite value of the clipped kernel: 0 * inf is NaN
+    if np.any(infinite):
+        y[infinite] = np.inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.multiply(a, y, out=y)
+    return np.add(y, 0.0, out=y)  # a zero is +0, as the float64 kernel's
+
+
 for _name, _fn in (("glu", glu), ("reglu", reglu), ("geglu", geglu), ("swiglu", swiglu)):
+    # blocks of whole slices along the split axis (actlib.evaluation): temporaries of one block's size
+    evaluate_with(_fn, slices_along="axis")
     _finish_registration(_fn, _name)
     _fn.defsymbolic(_symbolic_diagonal(_name))
     _fn.symbolic_pair = _symbolic_pair(_name)
     _fn.symbolic.__doc__ = (f"``{_name}([x, x])`` as a SymPy expression in ``x``: the line the accuracy tests "
                             f"measure along; ``{_name}.symbolic_pair()`` is the function of both halves.")
 del _name, _fn
+glu.defnarrow(_narrow_kernel_for("glu", _glu_narrow))
+swiglu.defnarrow(_narrow_kernel_for("swiglu", _swiglu_narrow))
+geglu.defnarrow(_geglu_narrow)

@@ -53,7 +53,8 @@ def _shifted(rows, carry_error=True):
     finite_peak = _stable.select(np.isfinite(peak), peak, 0.0)
     if carry_error:
         d, d_error = _stable.two_sum(rows, -finite_peak)
-        d_error = _stable.select(np.isfinite(d), d_error, 0.0)  # -inf entries have no rounding error to carry
+        # d = -inf (exp(d) = 0) has the error NaN: fmin makes it 1, which changes no e; one pass, not a select's seven
+        np.fmin(d_error, 1.0, out=d_error)
         e = np.exp(d)
         e += e * d_error  # exp(d + d_error) to first order; e * (1 + d_error) is -0.0 where d_error < -1, exp(d) = 0
     else:
@@ -98,18 +99,32 @@ def _softmax_kernel(rows):
 
 @_on_contiguous_slices
 def _softmax_narrow_rows(rows):
-    """exp(x - max) / sum: float64's few roundings are far below half an ULP of float32 (see ``defnarrow``)."""
+    """exp(x - max) times 1/sum: float64's few roundings are far below half an ULP of float32 (see ``defnarrow``);
+    a product is cheaper than a quotient per entry."""
     e = rows - np.max(rows, axis=-1, keepdims=True)
     np.exp(e, out=e)
-    e /= np.sum(e, axis=-1, keepdims=True)
+    e *= 1.0 / np.sum(e, axis=-1, keepdims=True)
     return e
+
+
+#: a row whose normaliser sum(exp(x - max)) is below 1 + this is dominated by one entry, whose value -log(sum)
+#: would lose its relative accuracy to the rounding of the sum: the narrow log_softmax computes it as log1p(rest)
+_DOMINATED = 2.0**-20
 
 
 @_on_contiguous_slices
 def _log_softmax_narrow_rows(rows):
-    """As the float64 kernel, without the rounding error of x - max (see ``defnarrow``)."""
-    d, _, _, rest, _, invalid = _shifted(rows, carry_error=False)
-    d -= np.log1p(rest) + invalid
+    """``x - max - log(sum(exp(x - max)))``, a difference of terms of one sign; in float64 its roundings are far
+    below half an ULP of float32 (see ``defnarrow``). Where one entry dominates its row, ``log(sum)`` is tiny and
+    the rounding of the sum matters: such rows take the float64 kernel's ``log1p`` of the other entries' sum."""
+    d = rows - np.max(rows, axis=-1, keepdims=True)
+    total = np.sum(np.exp(d), axis=-1, keepdims=True)
+    dominated = total[..., 0] < 1.0 + _DOMINATED
+    d -= np.log(total)
+    if np.any(dominated):
+        exact, _, _, rest, _, invalid = _shifted(rows[dominated], carry_error=False)
+        exact -= np.log1p(rest) + invalid
+        d[dominated] = exact
     return d
 
 

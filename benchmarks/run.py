@@ -1,9 +1,10 @@
 """Speed and memory of every activation in ``actlib.ACTIVATIONS``, against three references.
 
 Run ``make bench`` (or ``.venv/bin/python benchmarks/run.py``); ``--quick`` runs n = 1e5 only, ``--only
-relu,gelu`` restricts the functions. For each function, size and dtype one row reports
+relu,gelu`` restricts the functions, ``--clock wall`` times on the wall clock instead of the calling thread's
+CPU clock. For each function, size and dtype one row reports
 
-* ns per element of ``f(x)`` (best of several ``time.perf_counter`` repeats);
+* ns per element of ``f(x)`` (best of several repeats, interleaved with the references');
 * the peak memory allocated during one call (``tracemalloc``; NumPy reports its buffers to it), in MB
   and as a multiple of the output's size;
 * the time as a multiple of ``np.copyto(out, x)`` into a pre-allocated ``out`` (the memory-bandwidth
@@ -36,7 +37,7 @@ import actlib
 
 SEED = 20240607
 SCALE = 3.0  # x ~ N(0, 3^2): both signs and the interesting range of every activation
-SOFTMAX_ROW = 100  # softmax/log_softmax run on shape (n // 100, 100) along axis -1
+SOFTMAX_ROW = 100  # the functions that are not elementwise (softmax, the GLU family) run on shape (n // 100, 100)
 
 #: n -> (maximum repeats, seconds after which a candidate stops repeating, having run at least twice)
 REPEATS = {10**5: (25, 0.5), 10**6: (10, 1.5), 10**7: (5, 3.0)}
@@ -56,6 +57,16 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 def _log_softmax(x: np.ndarray) -> np.ndarray:
     z = x - x.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _gated(gate: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """The GLU family's one-liner: the first half of the last axis times ``gate`` of the second."""
+
+    def product(x: np.ndarray) -> np.ndarray:
+        a, b = np.split(x, 2, axis=-1)
+        return a * gate(b)
+
+    return product
 
 
 TEXTBOOK: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -85,20 +96,52 @@ TEXTBOOK: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "softshrink": lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0),
     "hardshrink": lambda x: np.where(np.abs(x) > 0.5, x, 0),
     "threshold": lambda x: np.where(x > 0, x, 0.0),
+    "squared_relu": lambda x: np.square(np.maximum(x, 0)),
+    "squareplus": lambda x: 0.5 * (x + np.sqrt(x * x + 4.0)),
+    "glu": _gated(lambda b: 1 / (1 + np.exp(-b))),
+    "reglu": _gated(lambda b: np.maximum(b, 0)),
+    "geglu": _gated(lambda b: 0.5 * b * (1 + scipy.special.erf(b / _SQRT2))),
+    "swiglu": _gated(lambda b: b / (1 + np.exp(-b))),
 }
 
 # --- the torch.nn.functional counterpart, with PyTorch's defaults -------------------------------
 
 
+def torch_compositions(torch: Any) -> dict[str, Callable[[Any], Any]]:
+    """The functions PyTorch has no single call for, as the composition of its ops a user would write.
+
+    The GLU variants gate the second half of the last axis, as ``F.glu`` and actlib do (PyTorch composes them
+    as ``a * F.gelu(b)`` and so on after ``chunk``); swish is timed against ``F.silu``, its case beta = 1.
+    """
+    functional = torch.nn.functional
+
+    def gated(gate: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def product(t: Any) -> Any:
+            a, b = t.chunk(2, dim=-1)
+            return a * gate(b)
+
+        return product
+
+    return {
+        "swish": functional.silu,
+        "squared_relu": lambda t: torch.square(torch.relu(t)),
+        "squareplus": lambda t: 0.5 * (t + torch.sqrt(t * t + 4.0)),
+        "reglu": gated(functional.relu),
+        "geglu": gated(functional.gelu),
+        "swiglu": gated(functional.silu),
+    }
+
+
 def torch_functions(torch: Any) -> dict[str, Callable[[Any], Any]]:
     """name -> function of a tensor: each entry's PyTorch counterpart (``f.info.pytorch_recorded.call``, with
-    PyTorch's defaults); swish, which PyTorch lacks, is timed against ``F.silu``, its case beta = 1."""
+    PyTorch's defaults), or else its composition of PyTorch ops (``torch_compositions``)."""
     found = {
         name: functools.partial(f.info.pytorch_recorded.call, torch)
         for name, f in actlib.ACTIVATIONS.items() if f.info.pytorch_recorded is not None
     }
-    if "swish" in actlib.ACTIVATIONS:
-        found["swish"] = torch.nn.functional.silu
+    for name, composition in torch_compositions(torch).items():
+        if name in actlib.ACTIVATIONS and name not in found:
+            found[name] = composition
     return found
 
 
@@ -120,8 +163,14 @@ def target_of(name: str) -> tuple[str, int, str]:
 # --- measurement -----------------------------------------------------------------------------------
 
 
-def best_times(candidates: dict[str, Callable[[], Any]], n: int) -> dict[str, float]:
-    """Best wall time of each candidate, interleaving them so that drift affects all alike."""
+#: the clocks ``--clock`` chooses from: the calling thread's CPU time (user and system, page faults included;
+#: time the thread spends waiting for a core is not), or wall time
+CLOCKS = {"cpu": time.thread_time, "wall": time.perf_counter}
+
+
+def best_times(candidates: dict[str, Callable[[], Any]], n: int,
+               clock: Callable[[], float] = time.thread_time) -> dict[str, float]:
+    """Best time of each candidate on ``clock``, interleaving them so that drift affects all alike."""
     max_repeats, budget = REPEATS.get(n, (5, 1.0))
     best = dict.fromkeys(candidates, float("inf"))
     spent = dict.fromkeys(candidates, 0.0)
@@ -130,9 +179,9 @@ def best_times(candidates: dict[str, Callable[[], Any]], n: int) -> dict[str, fl
         for key, call in candidates.items():
             if key in done:
                 continue
-            start = time.perf_counter()
+            start = clock()
             result = call()
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
             del result
             best[key] = min(best[key], elapsed)
             spent[key] += elapsed
@@ -197,7 +246,7 @@ def fmt_ratio(value: float | None) -> str:
     return f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
-def header(torch_note: str, sizes: list[int]) -> None:
+def header(torch_note: str, sizes: list[int], clock: str) -> None:
     cpu_model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as info:
@@ -213,8 +262,10 @@ def header(torch_note: str, sizes: list[int]) -> None:
           f"scipy {scipy.__version__}, actlib from {os.path.dirname(actlib.__file__)}")
     print(f"  platform {platform.platform()}; CPU {cpu_model}; cpu_count {os.cpu_count()} (usable {usable})")
     print(f"  {torch_note}")
-    print(f"  input: seeded N(0, {SCALE:g}^2), drawn once per (n, dtype); softmax/log_softmax on shape "
-          f"(n//{SOFTMAX_ROW}, {SOFTMAX_ROW}), axis -1; sizes {', '.join(fmt_n(n) for n in sizes)}")
+    print(f"  input: seeded N(0, {SCALE:g}^2), drawn once per (n, dtype); softmax, log_softmax and the GLU "
+          f"family on shape (n//{SOFTMAX_ROW}, {SOFTMAX_ROW}), axis -1; sizes {', '.join(fmt_n(n) for n in sizes)}")
+    print(f"  clock: {'CPU time of the calling thread' if clock == 'cpu' else 'wall time'}; "
+          f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())} at the start")
     print("  times are best of repeats (" + ", ".join(
         f"{fmt_n(n)}: <= {r}" for n, (r, _) in REPEATS.items() if n in sizes) + "); ratios are actlib / reference, "
           "so < 1 means actlib is faster")
@@ -250,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="run n = 1e5 only")
     parser.add_argument("--only", metavar="NAME[,NAME]", help="comma-separated registry names to run")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
+                        help="time on the thread's CPU clock (default; robust on a shared machine) or the wall clock")
     args = parser.parse_args(argv)
 
     names = list(ACTIVATIONS)
@@ -276,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         torch_fns = torch_functions(torch)
         torch_note = f"torch {torch.__version__}, torch.set_num_threads(1) -> {torch.get_num_threads()} thread"
 
-    header(torch_note, sizes)
+    header(torch_note, sizes, args.clock)
     check_references(names, torch, torch_fns)
 
     started = time.perf_counter()
@@ -323,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                             errors.append(f"{key} reference of {name} {dtype}: {type(error).__name__}: {error}")
                             del candidates[key]
                 peak_ratios[(name, str(dtype), n)] = peak / out_bytes
-                times = best_times(candidates, n)
+                times = best_times(candidates, n, CLOCKS[args.clock])
                 ratio = {key: times["actlib"] / times[key] for key in times if key != "actlib"}
 
                 column, target_n, _ = target_of(name)

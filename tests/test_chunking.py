@@ -185,6 +185,27 @@ def test_peak_memory_of_a_large_softmax_is_the_output_plus_a_block(name):
     assert peak <= 2 * y.nbytes, peak / y.nbytes
 
 
+GATED = ("glu", "reglu", "geglu", "swiglu")
+
+
+@pytest.mark.parametrize(("shape", "axis"), [((700, 14), -1), ((14, 700), 0), ((40, 10, 30), 1), ((3, 4000), -1)])
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", GATED)
+def test_glu_family_in_blocks_of_slices_is_bitwise_equal(name, shape, axis, dtype, unchunked, small_chunks):
+    """The GLU family is evaluated on blocks of whole slices too, into an output half as long along the axis."""
+    fn = actlib.ACTIVATIONS[name]
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(shape) * 8).astype(dtype)
+    x.flat[::97] = -np.inf
+    x.flat[5::89] = np.inf
+    x.flat[7::101] = np.nan
+    expected = unchunked(fn, x, axis=axis)
+    assert _bits(fn(x, axis=axis)) == _bits(expected)
+    assert _bits(fn(np.asfortranarray(x), axis=axis)) == _bits(expected)
+    out = np.full_like(expected, np.nan)
+    assert fn(x, axis=axis, out=out) is out and _bits(out) == _bits(expected)
+
+
 def _leaky_where(x, slope):
     """``np.where(x >= 0, x, x * slope)``, except that a slope of 0 gives -0.0 at -inf (the limit), not NaN."""
     slope = x.dtype.type(slope)

@@ -98,3 +98,15 @@ def test_the_taylor_coefficients_do_not_depend_on_the_working_precision():
     for kind, table in tables.items():
         np.testing.assert_array_equal(table, higher[kind], err_msg=kind)
 
+
+
+def test_gelu_float32_tail_polynomial_is_within_its_stated_relative_error():
+    """The narrow GELU kernel's ``exp(u**2/2) Q(u) = t P(t)``, ``t = 3/(3 + u)``, against the double-double tail."""
+    from actlib.gated import _GELU_NARROW_END, _GELU_NARROW_TAIL
+
+    u = np.concatenate([np.linspace(0, _GELU_NARROW_END, 100_001), _points(4)])
+    u = u[u <= _GELU_NARROW_END]
+    hi, lo = _stable.scaled_tail(u, "tail")
+    t = 3 / (3 + u)
+    tail = np.polynomial.polynomial.polyval(t, _GELU_NARROW_TAIL) * t
+    assert np.max(np.abs(tail - (hi + lo)) / (hi + lo)) < 7e-10
