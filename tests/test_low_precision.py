@@ -208,3 +208,11 @@ def test_audit_rounding_finds_a_real_double_rounding_of_tanhshrink_in_e4m3fn():
     assert 0 < exact - 17 < 1e-15
     assert float(actlib.tanhshrink(np.array([18.0], ml_dtypes.float8_e4m3fn))[0]) == 16.0
     assert audit_rounding(actlib.sigmoid, ml_dtypes.float8_e4m3fn).wrong == 0
+
+
+def test_float16_is_indexed_too_and_other_dtypes_are_named_in_the_error():
+    values = finite_values(np.float16)
+    assert values.dtype == np.float16 and values.size == 63487 and float(values[-1]) == 65504.0
+    np.testing.assert_array_equal(round_exactly(np.array([1 + 2**-11 + 2**-30]), np.float16), [1 + 2**-10])
+    with pytest.raises(TypeError, match=r"^low_precision: dtype float32 is not one of float16, bfloat16"):
+        finite_values(np.float32)
