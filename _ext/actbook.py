@@ -13,8 +13,12 @@
   deciding chapter glued under ``claim-<n>-verdict`` and ``claim-<n>-number``, and its scope (glued as
   ``claim-<n>-scope`` by a chapter that trained networks for it, else written in the file), then the
   write-ups' own words: each claim's Chinese quotation, marked with its language, its translation and
-  the write-up it comes from. Once every chapter has run, a check warns (and so fails the strict build)
-  if a claim lacks a key, a scope or a quotation, or its verdict is not one of the allowed words.
+  the write-up it comes from. A claim that comes from the wider literature instead (papers,
+  documentation, issue trackers) carries ``cited`` (keys of ``book/references.bib``) and ``where`` (a
+  sentence saying where readers meet it) in place of the quotation; those are listed with their
+  citations after the quotations. Once every chapter has run, a check warns (and so fails the strict
+  build) if a claim lacks a key, a scope, a quotation or a citation, or its verdict is not one of the
+  allowed words.
 """
 
 from __future__ import annotations
@@ -152,6 +156,11 @@ def _claims_table(srcdir: str | Path) -> dict[str, Any]:
     return yaml.safe_load((Path(srcdir) / CLAIMS_FILE).read_text(encoding="utf-8"))
 
 
+def _quoted(table_of_truth: dict[str, Any]) -> list[dict[str, Any]]:
+    """The claims that quote a write-up (the others cite the wider literature)."""
+    return [claim for claim in table_of_truth["claims"] if "cited" not in claim]
+
+
 def _glued(env: BuildEnvironment, docname: str) -> dict[str, Any]:
     """The glue data a chapter stored when it ran (MyST-NB keeps one JSON file per document)."""
     from myst_nb.ext.glue.crossref import read_glue_cache
@@ -185,7 +194,7 @@ class ClaimsAudit(SphinxDirective):
         table_of_truth = _claims_table(self.env.srcdir)
         self.env.note_dependency(str(Path(self.env.srcdir) / CLAIMS_FILE))
         return [self._verdict_words(table_of_truth), claims_summary(), self._table(table_of_truth),
-                self._quotations(table_of_truth)]
+                self._quotations(table_of_truth), self._literature(table_of_truth)]
 
     @staticmethod
     def _verdict_words(table_of_truth: dict[str, Any]) -> nodes.definition_list:
@@ -225,9 +234,11 @@ class ClaimsAudit(SphinxDirective):
             verdict += nodes.strong("", "", self._pasted(chapter, f"claim-{number}-verdict"))
             scope = (nodes.paragraph(text=claim["scope"]) if "scope" in claim
                      else nodes.paragraph("", "", self._pasted(chapter, f"claim-{number}-scope")))
-            text = nodes.paragraph(text=f"{claim['claim']} (")
-            text += nodes.inline(claim["term"], claim["term"], classes=["language-zh-Hans"])
-            text += nodes.Text(")")
+            text = nodes.paragraph(text=claim["claim"])
+            if claim.get("term"):
+                text += nodes.Text(" (")
+                text += nodes.inline(claim["term"], claim["term"], classes=["language-zh-Hans"])
+                text += nodes.Text(")")
             body += self._row([
                 nodes.paragraph(text=str(number)),
                 text,
@@ -250,7 +261,7 @@ class ClaimsAudit(SphinxDirective):
             "dates as the captures give them."))
         sources = table_of_truth["sources"]
         quotations = nodes.bullet_list(classes=["claims-quotations"])
-        for claim in table_of_truth["claims"]:
+        for claim in _quoted(table_of_truth):
             source = sources[claim["source"]]
             item = nodes.list_item(ids=[f"claim-quotation-{claim['number']}"])
             quoted = nodes.paragraph()
@@ -266,6 +277,24 @@ class ClaimsAudit(SphinxDirective):
             item += translated
             quotations += item
         section += quotations
+        return section
+
+    def _literature(self, table_of_truth: dict[str, Any]) -> nodes.section:
+        """Each claim from the wider literature: where readers meet it, with the works cited for it."""
+        section = nodes.section(ids=["claims-from-the-literature"], names=["claims from the wider literature"])
+        section += nodes.title(text="Claims from the wider literature")
+        cited = [claim for claim in table_of_truth["claims"] if "cited" in claim]
+        section += nodes.paragraph(text=(
+            "These claims do not come from the write-ups: readers meet them in papers, framework documentation "
+            "and issue trackers. Here is where each is made or discussed, with the works cited for it."))
+        items = nodes.bullet_list(classes=["claims-literature"])
+        for claim in cited:
+            item = nodes.list_item(ids=[f"claim-source-{claim['number']}"])
+            keys = ",".join(claim["cited"])
+            lines = [f"**Claim {claim['number']}.** {claim['where']} {{cite:p}}`{keys}`"]
+            self.state.nested_parse(StringList(lines, source=CLAIMS_FILE), self.content_offset, item)
+            items += item
+        section += items
         return section
 
     @staticmethod
@@ -301,7 +330,8 @@ def _check_claims(app: Sphinx, env: BuildEnvironment) -> None:
     table_of_truth = _claims_table(app.srcdir)
     allowed = list(table_of_truth["verdicts"])
     numbers = [claim["number"] for claim in table_of_truth["claims"]]
-    if numbers != list(range(1, len(numbers) + 1)):
+    # Ascending and unique; tests/test_claims.py holds the file to the full, gapless list.
+    if numbers != sorted(set(numbers)) or numbers[:1] != [1]:
         LOGGER.warning(f"{CLAIMS_FILE}: claims must be numbered 1, 2, ... in order, got {numbers}")
     for claim in table_of_truth["claims"]:
         docname = f"book/{claim['chapter']}"
@@ -318,7 +348,12 @@ def _check_claims(app: Sphinx, env: BuildEnvironment) -> None:
         if "scope" not in claim and not _glued_text(env, docname, f"claim-{claim['number']}-scope"):
             LOGGER.warning(f"claims audit: claim {claim['number']} has no scope: chapter {claim['chapter']!r} "
                            f"glued no claim-{claim['number']}-scope and {CLAIMS_FILE} gives none")
-        missing = [key for key in ("source", "quote", "translation") if not claim.get(key)]
+        if "cited" in claim:
+            if not claim["cited"] or not claim.get("where"):
+                LOGGER.warning(f"{CLAIMS_FILE}: claim {claim['number']} needs `cited` (keys of "
+                               "book/references.bib) and `where` (where readers meet the claim)")
+            continue
+        missing = [key for key in ("source", "quote", "translation", "term") if not claim.get(key)]
         if missing or claim.get("source") not in table_of_truth["sources"]:
             LOGGER.warning(f"{CLAIMS_FILE}: claim {claim['number']} needs a quotation, its translation and a "
                            f"source among {list(table_of_truth['sources'])} "
