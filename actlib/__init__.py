@@ -43,7 +43,7 @@ from .rectifiers import rrelu_slopes
 #: The modules of the package that define no activation. Every other public module is a family module:
 #: importing it registers its activations, so a new family module needs no edit here.
 SUPPORT_MODULES = (
-    "accuracy", "datasets", "evaluation", "glue", "low_precision", "names", "nn", "plotting", "sequences",
+    "accuracy", "datasets", "evaluation", "ffn_study", "glue", "low_precision", "names", "nn", "plotting", "sequences",
     "transformer",
 )
 

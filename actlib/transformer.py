@@ -30,12 +30,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from ._core import ACTIVATIONS
 
 __all__ = [
-    "CausalSelfAttention", "Embedding", "FeedForward", "LayerNorm", "Transformer", "TransformerBlock",
-    "feed_forward_width", "token_cross_entropy", "train_tokens",
+    "TRAINING_KERNELS", "CausalSelfAttention", "Embedding", "FeedForward", "LayerNorm", "Transformer",
+    "TransformerBlock", "feed_forward_width", "token_cross_entropy", "train_tokens",
 ]
 
 
@@ -48,6 +49,16 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     log_softmax: its last bits do not matter in training, and a training run calls it thousands of times."""
     shifted = x - x.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _weight_grad(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """``sum over batch and time of x^T grad``: one matrix product on the flattened rows, several times faster
+    than ``tensordot`` at the book's sizes."""
+    return x.reshape(-1, x.shape[-1]).T @ grad.reshape(-1, grad.shape[-1])
+
+
+def _row_sum(grad: np.ndarray) -> np.ndarray:
+    return grad.reshape(-1, grad.shape[-1]).sum(axis=0)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -90,8 +101,11 @@ class Embedding(Layer):
         return self.parameters["tokens"][tokens] + self.parameters["positions"][: tokens.shape[1]]
 
     def backward(self, grad: np.ndarray) -> None:
-        token_grad = np.zeros_like(self.parameters["tokens"])
-        np.add.at(token_grad, self.tokens, grad)  # a token used twice collects both gradients
+        vocab = self.parameters["tokens"].shape[0]
+        # one-hot rows times the gradient: a token used twice collects both gradients, and one matrix
+        # product is much faster than np.add.at for the book's small vocabularies
+        one_hot = np.eye(vocab, dtype=grad.dtype)[self.tokens.reshape(-1)]
+        token_grad = _weight_grad(one_hot, grad)
         position_grad = np.zeros_like(self.parameters["positions"])
         position_grad[: grad.shape[1]] = grad.sum(axis=0)
         self.grads = {"tokens": token_grad, "positions": position_grad}
@@ -116,8 +130,7 @@ class LayerNorm(Layer):
         return self.parameters["gamma"] * self.normalised + self.parameters["beta"]
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        axes = tuple(range(grad.ndim - 1))
-        self.grads = {"gamma": (grad * self.normalised).sum(axis=axes), "beta": grad.sum(axis=axes)}
+        self.grads = {"gamma": _row_sum(grad * self.normalised), "beta": _row_sum(grad)}
         g = grad * self.parameters["gamma"]
         # the mean and variance depend on every entry of the row: the standard layer-norm backward
         return self.inv_std * (g - g.mean(axis=-1, keepdims=True)
@@ -168,8 +181,7 @@ class CausalSelfAttention(Layer):
         return self.merged @ self.parameters["W_o"] + self.parameters["b_o"]
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        axes = tuple(range(grad.ndim - 1))
-        self.grads = {"W_o": np.tensordot(self.merged, grad, axes=(axes, axes)), "b_o": grad.sum(axis=axes)}
+        self.grads = {"W_o": _weight_grad(self.merged, grad), "b_o": _row_sum(grad)}
         grad_heads = self._split_heads(grad @ self.parameters["W_o"].T)
         p = self.attention
         grad_v = p.transpose(0, 1, 3, 2) @ grad_heads
@@ -178,8 +190,8 @@ class CausalSelfAttention(Layer):
         grad_q = (grad_scores @ self.k) * self.scale
         grad_k = (grad_scores.transpose(0, 1, 3, 2) @ self.q) * self.scale
         grad_qkv = np.concatenate([self._merge_heads(g) for g in (grad_q, grad_k, grad_v)], axis=-1)
-        self.grads["W_qkv"] = np.tensordot(self.x, grad_qkv, axes=(axes, axes))
-        self.grads["b_qkv"] = grad_qkv.sum(axis=axes)
+        self.grads["W_qkv"] = _weight_grad(self.x, grad_qkv)
+        self.grads["b_qkv"] = _row_sum(grad_qkv)
         return grad_qkv @ self.parameters["W_qkv"].T
 
 
@@ -218,17 +230,55 @@ def _is_gated(activation: str) -> bool:
     return ACTIVATIONS[activation].info.properties.family == "glu"
 
 
+_SQRT_HALF = 1 / math.sqrt(2)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+def _relu_pair(z):
+    return np.maximum(z, 0), (z > 0).astype(z.dtype)  # ReLU'(0) = 0, as actlib and PyTorch
+
+
+def _squared_relu_pair(z):
+    r = np.maximum(z, 0)
+    return r * r, 2 * r
+
+
+def _gelu_pair(z):
+    cdf = 0.5 * special.erfc(-z * z.dtype.type(_SQRT_HALF))
+    return z * cdf, cdf + z * (z.dtype.type(_INV_SQRT_2PI) * np.exp(-0.5 * z * z))
+
+
+def _silu_pair(z):
+    s = special.expit(z)
+    return z * s, s * (1 + z * (1 - s))
+
+
+#: Plain NumPy/SciPy training kernels, ``z -> (g(z), g'(z))``: the textbook formulas, within a few float32
+#: ULPs of actlib's correctly rounded functions over the values a training run meets, and several times
+#: faster, since they skip the compensated arithmetic that makes actlib exact in the tails. A gated unit
+#: ``a * g(b)`` uses its gate's pair.
+TRAINING_KERNELS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
+    "relu": _relu_pair, "squared_relu": _squared_relu_pair, "gelu": _gelu_pair, "silu": _silu_pair,
+    "reglu": _relu_pair, "geglu": _gelu_pair, "swiglu": _silu_pair,
+}
+
+
 class FeedForward(Layer):
     """``act(x W_1 + b_1) W_2 + b_2``, or for a GLU variant ``glu_variant([x W_1 + b_1]) W_2 + b_2`` where
     ``W_1`` has ``2 * hidden`` columns: the first ``hidden`` are the linear half, the last ``hidden`` the gate.
 
     After ``forward``, ``pre_activations`` is the activation's input (for a GLU variant the gate half, whose
     zeros are what a sparse kernel could skip) and ``hidden`` the activation's output.
+
+    ``kernels="actlib"`` (the default) computes the activation with actlib's registered function and its
+    derivative or ``vjp``; ``kernels="numpy"`` with the plain formulas of :data:`TRAINING_KERNELS`, for the
+    activations listed there and without ``params``: the same function to within a few float32 ULPs, for
+    experiments whose time budget the exact kernels would exceed.
     """
 
     def __init__(self, dim: int, hidden: int, activation: str, rng: np.random.Generator,
                  params: Mapping[str, Any] | None = None, std: float = 0.02, output_std: float | None = None,
-                 dtype: Any = np.float64):
+                 dtype: Any = np.float64, kernels: str = "actlib"):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"FeedForward: unknown activation {activation!r}; registered: {', '.join(ACTIVATIONS)}")
@@ -239,6 +289,12 @@ class FeedForward(Layer):
         if activation in ("prelu", "rrelu"):
             raise ValueError(f"FeedForward: {activation!r} has learned or random slopes; use actlib.nn.MLP")
         self.activation, self.fn, self.params = activation, fn, dict(params or {})
+        if kernels not in ("actlib", "numpy"):
+            raise ValueError(f"FeedForward: kernels must be 'actlib' or 'numpy', got {kernels!r}")
+        if kernels == "numpy" and (activation not in TRAINING_KERNELS or self.params):
+            raise ValueError(f"FeedForward: no NumPy training kernel for {activation!r} with parameters "
+                             f"{self.params}; available without parameters: {', '.join(TRAINING_KERNELS)}")
+        self.kernel = TRAINING_KERNELS[activation] if kernels == "numpy" else None
         width = 2 * hidden if self.gated else hidden
         self.parameters = {
             "W_1": _normal(rng, (dim, width), std, dtype), "b_1": np.zeros(width, dtype),
@@ -249,21 +305,34 @@ class FeedForward(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         self.projected = x @ self.parameters["W_1"] + self.parameters["b_1"]
-        self.hidden = self.fn(self.projected, **self.params)
-        width = self.hidden.shape[-1]
-        self.pre_activations = self.projected[..., width:] if self.gated else self.projected
+        if self.kernel is None:
+            self.hidden = self.fn(self.projected, **self.params)
+            width = self.hidden.shape[-1]
+            self.pre_activations = self.projected[..., width:] if self.gated else self.projected
+        elif self.gated:
+            width = self.projected.shape[-1] // 2
+            self.pre_activations = self.projected[..., width:]
+            self.gate, self.gate_slope = self.kernel(self.pre_activations)
+            self.hidden = self.projected[..., :width] * self.gate
+        else:
+            self.pre_activations = self.projected
+            self.hidden, self.slope = self.kernel(self.projected)
         return self.hidden @ self.parameters["W_2"] + self.parameters["b_2"]
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        axes = tuple(range(grad.ndim - 1))
-        self.grads = {"W_2": np.tensordot(self.hidden, grad, axes=(axes, axes)), "b_2": grad.sum(axis=axes)}
+        self.grads = {"W_2": _weight_grad(self.hidden, grad), "b_2": _row_sum(grad)}
         grad_hidden = grad @ self.parameters["W_2"].T
-        if self.gated:
+        if self.kernel is not None and self.gated:
+            linear = self.projected[..., : self.gate.shape[-1]]
+            grad_projected = np.concatenate([grad_hidden * self.gate, grad_hidden * linear * self.gate_slope], axis=-1)
+        elif self.kernel is not None:
+            grad_projected = grad_hidden * self.slope
+        elif self.gated:
             grad_projected = self.fn.vjp(self.projected, grad_hidden, **self.params)
         else:
             grad_projected = grad_hidden * self.fn.derivative(self.projected, **self.params)
-        self.grads["W_1"] = np.tensordot(self.x, grad_projected, axes=(axes, axes))
-        self.grads["b_1"] = grad_projected.sum(axis=axes)
+        self.grads["W_1"] = _weight_grad(self.x, grad_projected)
+        self.grads["b_1"] = _row_sum(grad_projected)
         return grad_projected @ self.parameters["W_1"].T
 
 
@@ -271,11 +340,13 @@ class TransformerBlock(Layer):
     """Pre-norm residual block: ``x + attention(norm_1(x))``, then ``h + feed_forward(norm_2(h))``."""
 
     def __init__(self, dim: int, heads: int, hidden: int, activation: str, rng: np.random.Generator,
-                 params: Mapping[str, Any] | None = None, output_std: float = 0.02, dtype: Any = np.float64):
+                 params: Mapping[str, Any] | None = None, output_std: float = 0.02, dtype: Any = np.float64,
+                 kernels: str = "actlib"):
         super().__init__()
         self.norm_1, self.norm_2 = LayerNorm(dim, dtype=dtype), LayerNorm(dim, dtype=dtype)
         self.attention = CausalSelfAttention(dim, heads, rng, output_std=output_std, dtype=dtype)
-        self.feed_forward = FeedForward(dim, hidden, activation, rng, params, output_std=output_std, dtype=dtype)
+        self.feed_forward = FeedForward(dim, hidden, activation, rng, params, output_std=output_std, dtype=dtype,
+                                        kernels=kernels)
         self.parts = {"norm_1": self.norm_1, "attention": self.attention, "norm_2": self.norm_2,
                       "feed_forward": self.feed_forward}
         self.parameters = {f"{part}.{name}": array for part, layer in self.parts.items()
@@ -348,11 +419,14 @@ class Transformer(Layer):
     dtype : float32 or float64, default float64
         Of every parameter and activation. float32 runs the activations' shorter float32 kernels
         (``narrow_kernel``), several times faster for GELU and SiLU; the gradient checks use float64.
+    kernels : {"actlib", "numpy"}, default "actlib"
+        How the feed-forward activation is computed: actlib's registered function, or the plain formulas of
+        :data:`TRAINING_KERNELS` (see :class:`FeedForward`), which the part 3 experiment uses for speed.
     """
 
     def __init__(self, vocab: int, dim: int, heads: int, layers: int, max_length: int, activation: str = "gelu",
                  *, hidden: int | None = None, params: Mapping[str, Any] | None = None,
-                 rng: np.random.Generator | None = None, dtype: Any = np.float64):
+                 rng: np.random.Generator | None = None, dtype: Any = np.float64, kernels: str = "actlib"):
         super().__init__()
         rng = np.random.default_rng(0) if rng is None else rng
         dtype = np.dtype(dtype)
@@ -362,7 +436,7 @@ class Transformer(Layer):
         self.hidden = feed_forward_width(dim, activation) if hidden is None else int(hidden)
         output_std = 0.02 / math.sqrt(2 * layers)
         self.embedding = Embedding(vocab, dim, max_length, rng, dtype=dtype)
-        self.blocks = [TransformerBlock(dim, heads, self.hidden, activation, rng, params, output_std, dtype)
+        self.blocks = [TransformerBlock(dim, heads, self.hidden, activation, rng, params, output_std, dtype, kernels)
                        for _ in range(layers)]
         self.final_norm = LayerNorm(dim, dtype=dtype)
         self.readout = {"W": _normal(rng, (dim, vocab), 0.02, dtype), "b": np.zeros(vocab, dtype)}
@@ -392,9 +466,8 @@ class Transformer(Layer):
 
     def backward(self, grad_logits: np.ndarray) -> dict[str, np.ndarray]:
         """Gradients of every parameter (name -> array, the order of ``parameters``) given dloss/dlogits."""
-        axes = tuple(range(grad_logits.ndim - 1))
-        grads = {"readout.W": np.tensordot(self.final, grad_logits, axes=(axes, axes)),
-                 "readout.b": grad_logits.sum(axis=axes)}
+        grads = {"readout.W": _weight_grad(self.final, grad_logits),
+                 "readout.b": _row_sum(grad_logits)}
         grad = self.final_norm.backward(grad_logits @ self.readout["W"].T)
         for block in reversed(self.blocks):
             grad = block.backward(grad)

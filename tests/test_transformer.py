@@ -9,8 +9,9 @@ import pytest
 
 import actlib
 from actlib.nn import Adam
-from actlib.sequences import modular_sums
+from actlib.sequences import modular_sums, sorting
 from actlib.transformer import (
+    TRAINING_KERNELS,
     CausalSelfAttention,
     Embedding,
     FeedForward,
@@ -243,3 +244,62 @@ def test_a_float32_model_stays_in_float32_and_agrees_with_float64():
         np.testing.assert_allclose(g32, g64, rtol=1e-2, atol=1e-5)
     with pytest.raises(ValueError, match="dtype must be float32 or float64"):
         Transformer(vocab=4, dim=8, heads=2, layers=1, max_length=5, dtype=np.float16)
+
+
+@pytest.mark.parametrize("activation", sorted(TRAINING_KERNELS))
+def test_numpy_training_kernels_agree_with_the_registry(activation):
+    """The plain formulas the part 3 experiment trains with compute actlib's function: values and slopes
+    within a few float32 ULPs (relative 1e-5) over the pre-activations a training run meets, and the same
+    layer output and input gradient as the registry's kernels."""
+    rng = np.random.default_rng(3)
+    fn = actlib.ACTIVATIONS[activation]
+    gate = {"reglu": "relu", "geglu": "gelu", "swiglu": "silu"}.get(activation, activation)
+    z = np.linspace(-12, 12, 2001).astype(np.float32)
+    value, slope = TRAINING_KERNELS[activation](z)
+    assert value.dtype == slope.dtype == np.float32
+    reference = actlib.ACTIVATIONS[gate]
+    np.testing.assert_allclose(value, reference(z), rtol=1e-5, atol=1e-30)
+    np.testing.assert_allclose(slope, reference.derivative(z), rtol=1e-5, atol=1e-6)
+    layers = [FeedForward(4, 6, activation, np.random.default_rng(1), std=0.8, kernels=k) for k in ("actlib", "numpy")]
+    x = rng.normal(size=(2, 3, 4))
+    w = rng.normal(size=(2, 3, 4))
+    outputs = [layer.forward(x) for layer in layers]
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(layers[1].backward(w), layers[0].backward(w), rtol=1e-12, atol=1e-14)
+    for name in layers[0].grads:
+        np.testing.assert_allclose(layers[1].grads[name], layers[0].grads[name], rtol=1e-12, atol=1e-14)
+    assert fn.info.properties.family == "glu" or np.array_equal(layers[1].pre_activations, layers[1].projected)
+
+
+@pytest.mark.parametrize("activation", ["relu", "swiglu"])
+def test_numpy_kernel_feed_forward_backward(activation):
+    rng = np.random.default_rng(5)
+    layer = FeedForward(4, 6, activation, rng, std=0.8, kernels="numpy")
+    layer.parameters["b_1"][:] = rng.normal(0.0, 0.3, layer.parameters["b_1"].size)
+    x = rng.normal(size=(2, 3, 4))
+    layer.forward(x)
+    assert np.min(np.abs(layer.pre_activations)) > 100 * STEP
+    check_layer(layer, x)
+
+
+def test_numpy_kernels_are_refused_where_there_is_none():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="FeedForward: no NumPy training kernel for 'elu'"):
+        FeedForward(4, 4, "elu", rng, kernels="numpy")
+    with pytest.raises(ValueError, match="FeedForward: no NumPy training kernel for 'gelu'"):
+        FeedForward(4, 4, "gelu", rng, params={"approximate": "tanh"}, kernels="numpy")
+    with pytest.raises(ValueError, match="FeedForward: kernels must be 'actlib' or 'numpy'"):
+        FeedForward(4, 4, "relu", rng, kernels="fast")
+
+
+def test_sorting_targets_are_the_sorted_digits():
+    data = sorting(40, length=5, values=7, seed=2)
+    again = sorting(40, length=5, values=7, seed=2)
+    np.testing.assert_array_equal(data.x_train, again.x_train)
+    assert data.vocab == 8 and data.x_train.shape == (40, 10) and data.x_test.shape == (10, 10)
+    for x, y, mask in zip(data.x_test, data.y_test, data.mask_test, strict=True):
+        np.testing.assert_array_equal(x[5], 7)  # the separator
+        np.testing.assert_array_equal(y[mask], np.sort(x[:5]))
+        np.testing.assert_array_equal(y[~mask], x[1:6])
+    with pytest.raises(ValueError, match="sorting: values must be at least 2"):
+        sorting(10, values=1)
