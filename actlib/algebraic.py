@@ -145,11 +145,12 @@ def _hypotenuse(x, b):
     threshold = _large(b)
     large = magnitude > threshold
     moderate = _stable.select(large, 0.0, x)
-    square, square_error = _stable.two_prod(moderate, moderate)
-    total, total_error = _stable.two_sum(square, np.full_like(square, b))
+    # |moderate| <= threshold <= 2**500 and h below 2**501: Dekker's products need no overflow guard
+    square, square_error = _stable.two_prod_bounded(moderate, moderate)
+    total, total_error = _stable.two_sum(square, b)
     total_error += square_error
     h = np.sqrt(total)
-    hh, hh_error = _stable.two_prod(h, h)
+    hh, hh_error = _stable.two_prod_bounded(h, h)
     h_lo = (((total - hh) - hh_error) + total_error) / (2.0 * h)
     far = (0.5 * b) / np.clip(magnitude, threshold, np.inf)  # only kept where |x| > threshold; b/inf = 0
     return _stable.select(large, magnitude, h), _stable.select(large, far, h_lo)

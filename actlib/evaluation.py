@@ -5,8 +5,8 @@ decides how a call is carried out, with the same bits whatever it decides:
 
 * an elementwise function of scalar parameters is evaluated on large inputs in chunks of :data:`CHUNK`
   elements (its temporaries stay in cache, and the peak memory is the output plus one chunk's work);
-* a function that works on independent slices along an axis (softmax) is evaluated on blocks of whole
-  slices;
+* a function that works on independent slices along an axis (softmax, the GLU family) is evaluated on
+  blocks of whole slices;
 * a float16 or float32 input may go to a simpler *narrow* kernel registered with ``f.defnarrow``;
 * a kernel with a keyword ``out`` writes into the caller's array directly;
 * an input of a low-precision dtype of ``ml_dtypes`` (bfloat16, float8) is computed as float64, as if the
@@ -36,7 +36,7 @@ class Policy:
     ``single_pass=True`` marks a kernel of one NumPy pass, whose values chunks could only slow down (its
     derivative is still chunked); ``chunk_scale`` shrinks the chunks of a kernel that keeps more
     temporaries alive than most (GELU's double-double tail); ``slices_along`` names the axis parameter of
-    a function that works on independent slices (softmax).
+    a function that works on independent slices (softmax, the GLU family).
     """
 
     chunked: bool | Callable[[dict[str, Any]], bool] = True

@@ -139,12 +139,16 @@ def _x_sigmoid(x, z, z_error):
     """``x * sigmoid(z + z_error)`` for ``z`` the rounded ``beta * x``; no overflow, no lost tail."""
     # x / (1 + E) with E = e^-z: the sum 1 + E is carried with its rounding error, and the error of z
     # enters as E(1 - z_error), so besides exp only the division and one correction round
-    e_minus_z = np.exp(-_stable.at_least(z, _stable.SUBNORMAL_EXP))
-    one_plus, one_plus_error = _stable.two_sum(np.ones_like(e_minus_z), e_minus_z)
+    e_minus_z = _stable.at_least(z, _stable.SUBNORMAL_EXP)
+    np.negative(e_minus_z, out=e_minus_z)
+    np.exp(e_minus_z, out=e_minus_z)
+    one_plus, one_plus_error = _stable.two_sum(1.0, e_minus_z)
     if z_error is not None:
-        one_plus_error = one_plus_error - e_minus_z * z_error
-    quotient = x / one_plus
-    y = quotient - quotient * (one_plus_error / one_plus)
+        one_plus_error -= e_minus_z * z_error
+    y = np.divide(x, one_plus, out=e_minus_z)  # the quotient
+    one_plus_error /= one_plus
+    one_plus_error *= y
+    y -= one_plus_error
     tail = z < _stable.SUBNORMAL_EXP
     if np.any(tail):
         # x exp(z) first: x * (1 + z_error) would overflow at x = -max (beta < 1), where the product is 0
@@ -711,12 +715,12 @@ def _mish(x):
     if np.any(negative):
         xn = x[negative]
         e = e[negative]
-        t, t_error = _stable.two_sum(e, np.full_like(e, 2.0))
+        t, t_error = _stable.two_sum(e, 2.0)
         g, g_error = _stable.two_prod_bounded(e, t)
         g_error = g_error + e * t_error
         xg, xg_error = _stable.two_prod_bounded(xn, g)
         xg_error = xg_error + xn * g_error
-        h, h_error = _stable.two_sum(g, np.full_like(g, 2.0))
+        h, h_error = _stable.two_sum(g, 2.0)
         h_error = h_error + g_error
         quotient = xg / h
         with np.errstate(invalid="ignore", divide="ignore"):  # xg = 0 only where x = 0 or e underflowed
