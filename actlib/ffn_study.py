@@ -209,8 +209,25 @@ def cache_path(config: StudyConfig, directory: str | os.PathLike | None = None) 
     """Where :func:`run` keeps the result of ``config``: a file named by the hash of the configuration
     (without ``workers``, which changes the time taken and not the numbers), of the source of
     :mod:`actlib.nn`, :mod:`actlib.sequences`, :mod:`actlib.transformer` and this module, and of NumPy's
-    version. ``directory`` defaults to ``$ACTLIB_CACHE_DIR`` or ``_build/.actlib_cache`` at the repository
-    root."""
+    version.
+
+    Parameters
+    ----------
+    config : StudyConfig
+        The experiment.
+    directory : path, optional
+        The cache directory: ``$ACTLIB_CACHE_DIR`` if set, else ``_build/.actlib_cache`` at the repository root.
+
+    Returns
+    -------
+    pathlib.Path
+        The file's path (it may not exist yet).
+
+    Examples
+    --------
+    >>> cache_path(StudyConfig(), "/tmp/cache").name.startswith("ffn_study-")
+    True
+    """
     if directory is None:
         directory = os.environ.get("ACTLIB_CACHE_DIR") or Path(__file__).resolve().parent.parent / "_build" / \
             ".actlib_cache"
@@ -271,6 +288,18 @@ def skippable_share(zero_fraction: float | np.ndarray, gated: bool) -> float | n
     ``zero_fraction * h d``: a share ``zero_fraction / 2`` ungated, ``zero_fraction / 3`` gated. It assumes
     the zeros are known only after the first product (no predictor of them, as Mirzadeh et al. 2023 add to
     skip the first product too) and that gathering the rows costs nothing.
+
+    Parameters
+    ----------
+    zero_fraction : float or ndarray
+        The fraction of the layer's hidden values that are exactly 0, in [0, 1].
+    gated : bool
+        Whether the layer is a GLU variant (its first product is twice as wide).
+
+    Returns
+    -------
+    float or ndarray
+        The share of the layer's multiply-adds that can be skipped, ``zero_fraction / 2`` or ``/ 3``.
 
     Examples
     --------
