@@ -27,14 +27,26 @@ $(STAMP): requirements.txt pyproject.toml
 	echo 'load_subconfig("$(CURDIR)/lab/jupyter_server_config.py")' > $(VENV)/etc/jupyter/jupyter_server_config.py
 	touch $(STAMP)
 
-## make book: build the HTML book into _build/html (executes every chapter, cached between builds)
+# MyST-NB's execution cache matches a chapter by its code cells only; scripts/execution_inputs.py fingerprints
+# what else an execution reads (actlib, the book's data files, the installed packages), recorded beside the cache.
+BOOK_CACHE := _build/.jupyter_cache
+INPUTS := $(BIN)/python scripts/execution_inputs.py
+
+## make book: build the HTML book into _build/html (executes every chapter, cached between builds; a change
+## to actlib, to the book's data files or to the installed packages empties the cache)
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --builder html
+	@inputs=$$($(INPUTS)) && \
+	if [ "$$(cat $(BOOK_CACHE).inputs 2>/dev/null)" != "$$inputs" ] && [ -d $(BOOK_CACHE) ]; then \
+		echo "actlib, the book's data or the packages changed since the last build: every chapter executes"; \
+		rm -rf $(BOOK_CACHE); \
+	fi && \
+	$(BIN)/jupyter-book build . --builder html && echo "$$inputs" > $(BOOK_CACHE).inputs
 
 ## make book-strict: clean build with warnings as errors, as CI runs it
 book-strict: $(STAMP)
-	rm -rf _build/html _build/.doctrees _build/.jupyter_cache
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	rm -rf _build/html _build/.doctrees $(BOOK_CACHE)
+	@inputs=$$($(INPUTS)) && \
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going && echo "$$inputs" > $(BOOK_CACHE).inputs
 
 ## make test: lint, unit/property/accuracy tests, doctests of every public docstring and the README,
 ## every chapter run twice as a notebook, and the JupyterLab of `make lab` (hence the settings file)
