@@ -341,6 +341,23 @@ def _seed_execution_cache(copy: Path) -> str:
     return f"started from {BOOK_CACHE.relative_to(ROOT)}, as `make book` left it"
 
 
+def _keep_execution_cache(copy: Path, inputs: str) -> None:
+    """Leave the executions of a passing strict build where ``make book`` and the next test run look for them.
+
+    Only when the inputs did not change while the build ran; the folder is swapped in whole, and its
+    fingerprint written after it, so that a reader of the cache never sees half of it.
+    """
+    if execution_inputs.fingerprint() != inputs:
+        return
+    staged = BOOK_CACHE.with_name(f"{BOOK_CACHE.name}.{os.getpid()}")
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(copy / "_build" / BOOK_CACHE.name, staged)
+    execution_inputs.stamp_path(BOOK_CACHE).unlink(missing_ok=True)
+    shutil.rmtree(BOOK_CACHE, ignore_errors=True)
+    staged.rename(BOOK_CACHE)
+    execution_inputs.stamp_path(BOOK_CACHE).write_text(inputs + "\n", encoding="utf-8")
+
+
 # One test, so that the book is built once even when pytest-xdist spreads tests over workers.
 @pytest.mark.slow
 def test_strict_build(tmp_path: Path) -> None:
@@ -348,6 +365,7 @@ def test_strict_build(tmp_path: Path) -> None:
         pytest.skip(f"jupyter-book is not installed next to {sys.executable}; run `make book-strict`")
     copy = tmp_path / "repo"
     shutil.copytree(ROOT, copy, ignore=_NOT_COPIED)
+    inputs = execution_inputs.fingerprint()
     seeded = _seed_execution_cache(copy)
     result = _strict_build(copy)
     output = result.stdout + result.stderr
@@ -355,6 +373,8 @@ def test_strict_build(tmp_path: Path) -> None:
     print(f"execution cache: {seeded}")
     assert result.returncode == 0, f"jupyter-book exited with {result.returncode}:\n{output[-6000:]}"
     assert sphinx_warnings(output) == [], "\n".join(sphinx_warnings(output))
+    if not seeded.startswith("started from"):
+        _keep_execution_cache(copy, inputs)
 
     html = copy / "_build" / "html"
     if keep := os.environ.get(KEEP_SITE_VARIABLE):
