@@ -21,6 +21,7 @@ import hashlib
 import importlib.metadata
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,9 +54,12 @@ def fingerprint(root: Path = ROOT) -> str:
     for path in _input_files(root):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
+    # The environment's own folders, not sys.path: pytest puts the checkout on sys.path, and with it the
+    # actlib.egg-info of the editable install, which a plain `python` run does not see.
+    folders = sorted({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
     distributions = sorted(
         f"{distribution.metadata['Name']}=={distribution.version}"
-        for distribution in importlib.metadata.distributions()
+        for distribution in importlib.metadata.distributions(path=folders)
     )
     digest.update("\n".join(distributions).encode())
     return digest.hexdigest()
