@@ -119,7 +119,7 @@ def test_measurement_catches_a_naive_formula():
 
 def test_stored_references_give_the_report_computed_afresh(tmp_path, monkeypatch):
     """The references kept on disk between runs (ACTLIB_REFERENCE_CACHE) change no figure of a report."""
-    grid = full_range_grid(np.float64)[::25]
+    grid = full_range_grid(np.float64)[::50]
     monkeypatch.delenv(REFERENCE_CACHE_VARIABLE, raising=False)
     afresh = measure(actlib.softplus, np.float64, grid=grid, params={"beta": 2.0})
     monkeypatch.setenv(REFERENCE_CACHE_VARIABLE, str(tmp_path))
