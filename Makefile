@@ -27,24 +27,50 @@ $(STAMP): requirements.txt pyproject.toml
 	echo 'load_subconfig("$(CURDIR)/lab/jupyter_server_config.py")' > $(VENV)/etc/jupyter/jupyter_server_config.py
 	touch $(STAMP)
 
-## make book: build the HTML book into _build/html (executes every chapter, cached between builds)
+# MyST-NB's execution cache matches a chapter by its code cells only; scripts/execution_inputs.py fingerprints
+# what else an execution reads (actlib, the book's data files, the installed packages), recorded beside the cache.
+BOOK_CACHE := _build/.jupyter_cache
+INPUTS := $(BIN)/python scripts/execution_inputs.py
+
+## make book: build the HTML book into _build/html (executes every chapter, cached between builds; a change
+## to actlib, to the book's data files or to the installed packages empties the cache)
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --builder html
+	@inputs=$$($(INPUTS)) && \
+	if [ "$$(cat $(BOOK_CACHE).inputs 2>/dev/null)" != "$$inputs" ] && [ -d $(BOOK_CACHE) ]; then \
+		echo "actlib, the book's data or the packages changed since the last build: every chapter executes"; \
+		rm -rf $(BOOK_CACHE); \
+	fi && \
+	$(BIN)/jupyter-book build . --builder html && echo "$$inputs" > $(BOOK_CACHE).inputs
 
 ## make book-strict: clean build with warnings as errors, as CI runs it
 book-strict: $(STAMP)
-	rm -rf _build/html _build/.doctrees _build/.jupyter_cache
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	rm -rf _build/html _build/.doctrees $(BOOK_CACHE)
+	@inputs=$$($(INPUTS)) && \
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going && echo "$$inputs" > $(BOOK_CACHE).inputs
 
-## make test: lint, unit/property/accuracy tests, doctests of every public docstring and the README,
-## every chapter run twice as a notebook, and the JupyterLab of `make lab` (hence the settings file)
-# The browser tests then read the site the strict-build test wrote (a second build would cost minutes).
+## make test: lint, unit/property/accuracy tests, doctests of every public docstring and the README, every
+## chapter run as a notebook (compared with the book's outputs, then run again in the same kernel), the
+## JupyterLab of `make lab` (hence the settings file), the strict book build and the browser tests
+# Two parts run side by side, one per core: the Python tests, and the site (the strict build, which starts from
+# the execution cache of `make book` when it is current, then the browser tests, which read the site it wrote).
+# Each part prints its slowest tests, and the Python part each chapter's execution time.
 STRICT_SITE := _build/strict-html
+PYTEST_TIMES := --durations=20 --durations-min=2
 test: $(STAMP) $(LAB_SETTINGS) $(NODE_STAMP)
 	$(BIN)/ruff check .
+	@started=$$(date +%s); \
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-site; status=$$?; \
+	echo "make test: $$(( $$(date +%s) - started )) s for the tests (exit status $$status)"; exit $$status
+
+.PHONY: test-python test-site
+test-python: $(STAMP) $(LAB_SETTINGS)
+	$(BIN)/python -m pytest -n 2 -m "not browser" --deselect tests/test_book.py::test_strict_build $(PYTEST_TIMES)
+
+test-site: $(STAMP) $(NODE_STAMP) $(LAB_SETTINGS)
 	rm -rf $(STRICT_SITE)
-	ACTBOOK_KEEP_STRICT_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -n 2 -m "not browser"
-	ACTBOOK_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -p no:xdist -m browser tests/browser
+	ACTBOOK_KEEP_STRICT_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -p no:xdist -rP \
+		tests/test_book.py::test_strict_build $(PYTEST_TIMES)
+	ACTBOOK_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -p no:xdist -m browser tests/browser $(PYTEST_TIMES)
 
 ## make test-browser: build the book (make book), then read every page of _build/html in Chromium: console
 ## errors, requests, images, formulas, previous/next links, search, axe-core and Lighthouse. Without
@@ -67,7 +93,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 ## make test-fast: the same without the slow full-range sweeps
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not slow and not browser"
+	$(BIN)/python -m pytest -n 2 -m "not slow and not browser" $(PYTEST_TIMES)
 
 ## make mutants: a seeded sample of mutants of the activation modules (cosmic-ray), each run against the fast
 ## tests; prints every outcome, the kill score and the survivors' diffs (MUTANTS=n, MUTANT_SEED=s to change)

@@ -1,12 +1,14 @@
-"""Shared fixtures: the registry as test parameters."""
+"""Shared fixtures: the registry as test parameters; where the run's time went, printed at its end."""
 
 import importlib
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import actlib
+from actlib.accuracy import REFERENCE_CACHE_VARIABLE
 
 # Modules to import before the registry is read (comma-separated): tests/test_one_entry.py runs the suite
 # with tests.example_activation registered, to show that a new entry is picked up with no other edit.
@@ -18,6 +20,11 @@ for _module in EXAMPLE_MODULES:
 # collecting, and the registry-driven parametrisations below would then name a function that
 # tests/test_one_entry.py unregisters before they run.
 collect_ignore = ["example_activation.py"]
+
+# The full-range sweeps keep their mpmath references here between runs (actlib.accuracy._references says why
+# a stored reference is always the one the same inputs give); `make clean` removes them.
+REFERENCES = Path(__file__).resolve().parent.parent / "_build" / ".mpmath-references"
+os.environ.setdefault(REFERENCE_CACHE_VARIABLE, str(REFERENCES))
 
 ALL = list(actlib.ACTIVATIONS)
 ELEMENTWISE = [name for name, fn in actlib.ACTIVATIONS.items() if fn.info.properties.elementwise]
@@ -41,3 +48,23 @@ def activation(request):
 @pytest.fixture(params=ELEMENTWISE)
 def elementwise(request):
     return actlib.ACTIVATIONS[request.param]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Each chapter's execution time: in the book build (its cache) and in tests/test_notebooks.py."""
+    rows = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "chapter_seconds" and getattr(report, "when", "call") == "call":
+                    rows.append(value)
+    if not rows:
+        return
+    terminalreporter.write_sep("=", "chapter execution, seconds (wall clock)")
+    terminalreporter.write_line(f"{'chapter':<20}{'book build':>12}{'fresh kernel':>14}{'second Run All':>16}")
+    for chapter, in_the_build, runs in sorted(rows, key=lambda row: -sum(row[2])):
+        cells = [f"{in_the_build:.1f}" if in_the_build is not None else "-", f"{runs[0]:.1f}",
+                 f"{runs[1]:.1f}" if len(runs) > 1 else "-"]
+        terminalreporter.write_line(f"{chapter:<20}{cells[0]:>12}{cells[1]:>14}{cells[2]:>16}")
+    total = sum(sum(runs) for _, _, runs in rows)
+    terminalreporter.write_line(f"{'in this run':<20}{'':>12}{total:>14.1f}")

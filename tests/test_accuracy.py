@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import actlib
-from actlib.accuracy import full_range_grid, measure, measure_jacobian, ulp_error
+from actlib.accuracy import REFERENCE_CACHE_VARIABLE, full_range_grid, measure, measure_jacobian, ulp_error
 
 VALUE_ULPS = 2.0
 DERIVATIVE_ULPS = 4.0
@@ -115,3 +115,17 @@ def test_measurement_catches_a_naive_formula():
         assert measure(fn, np.float64, grid=grid).derivative_max_ulp > 1e6
     finally:
         fn.derivative = original
+
+
+def test_stored_references_give_the_report_computed_afresh(tmp_path, monkeypatch):
+    """The references kept on disk between runs (ACTLIB_REFERENCE_CACHE) change no figure of a report."""
+    grid = full_range_grid(np.float64)[::50]
+    monkeypatch.delenv(REFERENCE_CACHE_VARIABLE, raising=False)
+    afresh = measure(actlib.softplus, np.float64, grid=grid, params={"beta": 2.0})
+    monkeypatch.setenv(REFERENCE_CACHE_VARIABLE, str(tmp_path))
+    stored = measure(actlib.softplus, np.float64, grid=grid, params={"beta": 2.0})
+    assert len(list(tmp_path.iterdir())) == 2  # the value's references and the derivative's
+    read_back = measure(actlib.softplus, np.float64, grid=grid, params={"beta": 2.0})
+    assert afresh == stored == read_back
+    other_grid = measure(actlib.softplus, np.float64, grid=grid[1:], params={"beta": 2.0})
+    assert other_grid.points == afresh.points - 1 and len(list(tmp_path.iterdir())) == 4

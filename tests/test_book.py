@@ -28,6 +28,10 @@ JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 # the book a second time (a clean build takes minutes on two cores).
 KEEP_SITE_VARIABLE = "ACTBOOK_KEEP_STRICT_SITE"
 BUILD_TIMEOUT_SECONDS = 60 * 60
+# The execution cache of `make book`, from which the strict build starts when it is current; set
+# ACTBOOK_FRESH_BUILD=1 to execute every chapter instead.
+BOOK_CACHE = ROOT / "_build" / ".jupyter_cache"
+FRESH_BUILD_VARIABLE = "ACTBOOK_FRESH_BUILD"
 
 # Copied into the temporary build: everything but tool folders, caches and earlier builds.
 _NOT_COPIED = shutil.ignore_patterns(
@@ -231,8 +235,8 @@ def test_every_page_under_book_is_in_the_toc() -> None:
     assert sorted(listed - pages) == [], "_toc.yml names pages that do not exist"
 
 
-def _load_code_share():
-    spec = importlib.util.spec_from_file_location("code_share", ROOT / "scripts" / "code_share.py")
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     # dataclasses look their module up in sys.modules while the class body is being built
     sys.modules[spec.name] = module
@@ -240,7 +244,8 @@ def _load_code_share():
     return module
 
 
-code_share = _load_code_share()
+code_share = _load_script("code_share")
+execution_inputs = _load_script("execution_inputs")
 
 # A chapter as MyST-NB writes it: a visible cell, a cell collapsed by hide-input, an exercise solution
 # folded by sphinx-togglebutton, and prose; Sphinx separates block elements with newlines, as here.
@@ -318,6 +323,41 @@ def _remote_assets(html: Path) -> dict[str, list]:
     return remote
 
 
+def _seed_execution_cache(copy: Path) -> str:
+    """Start the copy's build from the execution cache ``make book`` left, when it was made from the code as it is.
+
+    The cache matches a chapter by its code cells, and ``scripts/execution_inputs.py`` fingerprints the rest
+    (actlib, the book's data files, the installed packages): with a current fingerprint, a chapter whose code
+    did not change is rendered from its recorded outputs, which an execution of the same inputs produced, and
+    a changed one executes here. Nothing is lost: a cell that raised was never recorded, so it raises again;
+    recorded stderr is rendered, so it is still a warning; and tests/test_notebooks.py runs every chapter in a
+    fresh kernel and compares its outputs with these. Returns what was done, for the report.
+    """
+    if os.environ.get(FRESH_BUILD_VARIABLE):
+        return f"not used ({FRESH_BUILD_VARIABLE} is set): every chapter executes"
+    if not execution_inputs.is_current(BOOK_CACHE):
+        return f"{BOOK_CACHE.relative_to(ROOT)} is missing or stale (run `make book`): every chapter executes"
+    shutil.copytree(BOOK_CACHE, copy / "_build" / BOOK_CACHE.name)
+    return f"started from {BOOK_CACHE.relative_to(ROOT)}, as `make book` left it"
+
+
+def _keep_execution_cache(copy: Path, inputs: str) -> None:
+    """Leave the executions of a passing strict build where ``make book`` and the next test run look for them.
+
+    Only when the inputs did not change while the build ran; the folder is swapped in whole, and its
+    fingerprint written after it, so that a reader of the cache never sees half of it.
+    """
+    if execution_inputs.fingerprint() != inputs:
+        return
+    staged = BOOK_CACHE.with_name(f"{BOOK_CACHE.name}.{os.getpid()}")
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(copy / "_build" / BOOK_CACHE.name, staged)
+    execution_inputs.stamp_path(BOOK_CACHE).unlink(missing_ok=True)
+    shutil.rmtree(BOOK_CACHE, ignore_errors=True)
+    staged.rename(BOOK_CACHE)
+    execution_inputs.stamp_path(BOOK_CACHE).write_text(inputs + "\n", encoding="utf-8")
+
+
 # One test, so that the book is built once even when pytest-xdist spreads tests over workers.
 @pytest.mark.slow
 def test_strict_build(tmp_path: Path) -> None:
@@ -325,11 +365,16 @@ def test_strict_build(tmp_path: Path) -> None:
         pytest.skip(f"jupyter-book is not installed next to {sys.executable}; run `make book-strict`")
     copy = tmp_path / "repo"
     shutil.copytree(ROOT, copy, ignore=_NOT_COPIED)
+    inputs = execution_inputs.fingerprint()
+    seeded = _seed_execution_cache(copy)
     result = _strict_build(copy)
     output = result.stdout + result.stderr
 
+    print(f"execution cache: {seeded}")
     assert result.returncode == 0, f"jupyter-book exited with {result.returncode}:\n{output[-6000:]}"
     assert sphinx_warnings(output) == [], "\n".join(sphinx_warnings(output))
+    if seeded.startswith(str(BOOK_CACHE.relative_to(ROOT))):  # missing or stale: nobody reads it now
+        _keep_execution_cache(copy, inputs)
 
     html = copy / "_build" / "html"
     if keep := os.environ.get(KEEP_SITE_VARIABLE):
