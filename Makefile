@@ -34,11 +34,13 @@ INPUTS := $(BIN)/python scripts/execution_inputs.py
 
 ## make book: build the HTML book into _build/html (executes every chapter, cached between builds; a change
 ## to actlib, to the book's data files or to the installed packages empties the cache)
+# Sphinx re-reads (and so MyST-NB executes) only the documents it finds changed: without its saved environment
+# (_build/.doctrees) an emptied execution cache would stay empty for every unchanged chapter.
 book: $(STAMP)
 	@inputs=$$($(INPUTS)) && \
 	if [ "$$(cat $(BOOK_CACHE).inputs 2>/dev/null)" != "$$inputs" ] && [ -d $(BOOK_CACHE) ]; then \
 		echo "actlib, the book's data or the packages changed since the last build: every chapter executes"; \
-		rm -rf $(BOOK_CACHE); \
+		rm -rf $(BOOK_CACHE) _build/.doctrees; \
 	fi && \
 	$(BIN)/jupyter-book build . --builder html && echo "$$inputs" > $(BOOK_CACHE).inputs
 
