@@ -34,7 +34,8 @@ INPUTS := $(BIN)/python scripts/execution_inputs.py
 
 ## make book: build the HTML book into _build/html (executes every chapter, cached between builds; a change
 ## to actlib, to the book's data files or to the installed packages empties the cache)
-# Sphinx re-reads (and so MyST-NB executes) only the documents it finds changed: without its saved environment
+# The chapters execute first, one kernel per core, into MyST-NB's cache (scripts/execute_chapters.py); the build
+# then reads them from it. Sphinx re-reads (and so MyST-NB executes) only the documents it finds changed: without its saved environment
 # (_build/.doctrees) an emptied execution cache would stay empty for every unchanged chapter.
 book: $(STAMP)
 	@inputs=$$($(INPUTS)) && \
@@ -42,6 +43,7 @@ book: $(STAMP)
 		echo "actlib, the book's data or the packages changed since the last build: every chapter executes"; \
 		rm -rf $(BOOK_CACHE) _build/.doctrees; \
 	fi && \
+	$(BIN)/python scripts/execute_chapters.py && \
 	$(BIN)/jupyter-book build . --builder html && echo "$$inputs" > $(BOOK_CACHE).inputs
 
 ## make book-strict: clean build with warnings as errors, as CI runs it

@@ -24,6 +24,7 @@ place, so a reader never sees a half-written file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import inspect
@@ -31,6 +32,7 @@ import os
 import pickle
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -270,12 +272,34 @@ def run(config: StudyConfig | None = None, *, cache: bool = True,
     if path.exists():
         with path.open("rb") as file:
             return pickle.load(file)
-    result = _study(config)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.stem, suffix=".tmp", delete=False) as file:
-        pickle.dump(result, file)
-    os.replace(file.name, path)  # atomic: a concurrent reader sees the old file, none, or the whole new one
+    # Two chapters read this result, and the book executes chapters side by side: the second process waits
+    # for the first one's training (an exclusive lock on a file beside the result) instead of training again.
+    with _exclusive(path.with_suffix(".lock")):
+        if path.exists():
+            with path.open("rb") as file:
+                return pickle.load(file)
+        result = _study(config)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.stem, suffix=".tmp", delete=False) as file:
+            pickle.dump(result, file)
+        os.replace(file.name, path)  # atomic: a reader sees no file or the whole new one
     return result
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created if missing) where the platform has ``fcntl``."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock; two processes may then both train, and both write the same result
+        yield
+        return
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def skippable_share(zero_fraction: float | np.ndarray, gated: bool) -> float | np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 
 import numpy as np
 import pytest
@@ -43,7 +44,9 @@ def tiny(tmp_path_factory):
 
 def test_a_second_run_loads_the_cached_result(tiny, monkeypatch):
     directory, result = tiny
-    assert [p.name for p in directory.iterdir()] == [cache_path(TINY, directory).name]  # no temporary file left
+    left = sorted(p.name for p in directory.iterdir())
+    result_file = cache_path(TINY, directory)
+    assert left == sorted([result_file.name, result_file.with_suffix(".lock").name])  # no temporary file left
 
     def refuse(*args):
         raise AssertionError("trained again instead of loading the cache")
@@ -98,3 +101,25 @@ def test_the_default_cache_lives_under_the_build_directory(monkeypatch):
     path = cache_path(StudyConfig())
     assert path.parent.name == ".actlib_cache" and path.parent.parent.name == "_build"
     assert os.path.isabs(path)
+
+
+def test_two_processes_asking_at_once_train_once(tmp_path, monkeypatch):
+    """The book executes chapters side by side: the second caller waits for the first's result."""
+    import threading
+
+    trained = []
+
+    def slow_study(config):
+        trained.append(config)
+        time.sleep(0.5)
+        return "the result"
+
+    monkeypatch.setattr(ffn_study, "_study", slow_study)
+    results = []
+    callers = [threading.Thread(target=lambda: results.append(run(TINY, directory=tmp_path))) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert results == ["the result", "the result"]
+    assert len(trained) == 1, f"trained {len(trained)} times"
