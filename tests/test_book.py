@@ -246,6 +246,7 @@ def _load_script(name: str):
 
 code_share = _load_script("code_share")
 execution_inputs = _load_script("execution_inputs")
+execute_chapters = _load_script("execute_chapters")
 
 # A chapter as MyST-NB writes it: a visible cell, a cell collapsed by hide-input, an exercise solution
 # folded by sphinx-togglebutton, and prose; Sphinx separates block elements with newlines, as here.

@@ -33,7 +33,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from tests.test_book import execution_inputs, toc_documents
+from tests.test_book import execute_chapters, execution_inputs, toc_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -98,12 +98,9 @@ def book_run(notebook: nbformat.NotebookNode) -> BookRun | None:
 
 
 def chapter_sources() -> list[Path]:
-    """The source file of every page in _toc.yml, so a new chapter is run as soon as it is listed."""
-    sources = []
-    for document in toc_documents(ROOT / "_toc.yml"):
-        candidates = [ROOT / f"{document}{suffix}" for suffix in (".md", ".ipynb")]
-        sources += [path for path in candidates if path.is_file()][:1]
-    return sources
+    """The source file of every page in _toc.yml, so a new chapter is run as soon as it is listed: the pages
+    ``make book`` executes before the build (``scripts/execute_chapters.py``)."""
+    return execute_chapters.chapter_paths(ROOT / "_toc.yml")
 
 
 def _measures_time(tree: ast.AST) -> bool:
