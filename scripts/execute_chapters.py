@@ -34,8 +34,9 @@ SECONDS = ROOT / "_build" / ".chapter-seconds.json"
 TIMEOUT_SECONDS = 600
 
 
-def chapter_paths(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
-    """The source of every document of the table of contents, in its order."""
+def toc_documents(toc_path: Path) -> list[str]:
+    """Every document named in a Jupyter Book ``_toc.yml`` (root, parts, chapters, sections), in order, without
+    its suffix."""
     toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
     documents = [toc["root"]]
 
@@ -48,10 +49,14 @@ def chapter_paths(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
 
     for key in ("parts", "chapters", "sections"):
         walk(toc.get(key, []))
+    return [re.sub(r"\.(md|ipynb|rst)$", "", document) for document in documents]
+
+
+def chapter_paths(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
+    """The source (``.md``, else ``.ipynb``) of every document of the table of contents, in its order."""
     paths = []
-    for document in documents:
-        stem = re.sub(r"\.(md|ipynb)$", "", document)
-        paths += [path for path in (ROOT / f"{stem}.md", ROOT / f"{stem}.ipynb") if path.is_file()][:1]
+    for document in toc_documents(toc_path):
+        paths += [path for path in (ROOT / f"{document}.md", ROOT / f"{document}.ipynb") if path.is_file()][:1]
     return paths
 
 

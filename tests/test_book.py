@@ -20,7 +20,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
@@ -140,23 +139,6 @@ def remote_assets_in_css(css: str) -> list[str]:
     return [url for url in _CSS_REMOTE_URL.findall(css) if is_remote(url)]
 
 
-def toc_documents(toc_path: Path) -> list[str]:
-    """Every document named in a Jupyter Book ``_toc.yml`` (root, parts, chapters, sections), in order."""
-    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
-    documents = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                documents.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    for key in ("parts", "chapters", "sections"):
-        walk(toc.get(key, []))
-    return [re.sub(r"\.(md|ipynb|rst)$", "", document) for document in documents]
-
-
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -247,6 +229,7 @@ def _load_script(name: str):
 code_share = _load_script("code_share")
 execution_inputs = _load_script("execution_inputs")
 execute_chapters = _load_script("execute_chapters")
+toc_documents = execute_chapters.toc_documents
 
 # A chapter as MyST-NB writes it: a visible cell, a cell collapsed by hide-input, an exercise solution
 # folded by sphinx-togglebutton, and prose; Sphinx separates block elements with newlines, as here.
