@@ -36,7 +36,7 @@ import numpy as np
 
 from ._core import ACTIVATIONS, Capabilities
 from .exponential import SELU_ALPHA, SELU_SCALE
-from .softmax import log_softmax, softmax
+from .softmax import log_softmax_and_softmax
 
 __all__ = [
     "DROPOUT_KINDS", "INITIALISATIONS", "INIT_DISTRIBUTIONS", "MLP", "SELU_SATURATION", "SGD", "Adam", "DropoutDraw",
@@ -119,10 +119,10 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.nda
     """
     n = logits.shape[0]
     rows = np.arange(n)
+    log_probabilities, grad = log_softmax_and_softmax(np.asarray(logits))  # one shift by the maximum for both
     # A diverging run's log-probabilities can be finite yet overflow when summed: that is a result.
     with np.errstate(over="ignore", invalid="ignore"):
-        loss = -float(np.mean(log_softmax(logits, axis=1)[rows, labels]))
-    grad = softmax(logits, axis=1)
+        loss = -float(np.mean(log_probabilities[rows, labels]))
     grad[rows, labels] -= 1.0
     return loss, grad / n
 

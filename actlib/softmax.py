@@ -136,6 +136,25 @@ def _log_softmax_kernel(rows):
     return d
 
 
+def log_softmax_and_softmax(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(log_softmax(rows, axis=-1), softmax(rows, axis=-1))`` of a float64 array, from one shift by the maximum.
+
+    The same operations as the two kernels, in the same order, on the same rows, so the same bits (tested); a
+    training loss needs both, and the shift, exponentials and sums are then computed once instead of twice.
+    Other dtypes, which take the narrow kernels, go through :func:`log_softmax` and :func:`softmax`.
+    """
+    if rows.dtype != np.float64 or rows.ndim == 0 or rows.size == 0:
+        return log_softmax(rows, axis=-1), softmax(rows, axis=-1)
+    rows = np.ascontiguousarray(rows)
+    with np.errstate(invalid="ignore", over="ignore"):  # only reached by inf/nan inputs
+        d, d_error, e, rest, first_peak, invalid = _shifted(rows)
+        d -= np.log1p(rest) + invalid
+        d += d_error
+        np.put_along_axis(e, first_peak, 1.0, axis=-1)
+        e /= (1.0 + rest) + invalid
+    return d, e
+
+
 @activation(
     Properties(
         range="(0, 1)", monotonic=True, smoothness="inf", zero_centred=False, bounded_below=True,

@@ -203,3 +203,19 @@ def test_a_narrow_kernel_serves_float16_and_float32_but_not_float64(monkeypatch)
         assert y.dtype == dtype and np.all(y == 7)
     assert not np.any(actlib.sigmoid(x) == 7)
     assert not np.any(actlib.sigmoid.derivative(x.astype(np.float32)) == 7)  # values only
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_keyword_calls_bind_as_the_signature_does(name):
+    """The fast binding of keyword-only calls gives Signature.bind's parameters, in its order, for every case."""
+    import inspect
+
+    fn = actlib.ACTIVATIONS[name]
+    signature = inspect.signature(fn.__wrapped__)
+    for case in ({}, *fn.info.parameter_cases):
+        expected = signature.bind(0.0, **case)
+        expected.apply_defaults()
+        expected = {key: value for key, value in expected.arguments.items() if key not in ("x", "out")}
+        assert list(fn._bind(0.0, (), dict(case))[1].items()) == list(expected.items()), case
+    with pytest.raises(TypeError, match=name):
+        fn(1.0, no_such_parameter=1.0)

@@ -1,17 +1,22 @@
-"""Every chapter run as a reader runs it in JupyterLab: as a notebook, in a fresh kernel, then all over again.
+"""Every chapter run as a reader runs it in JupyterLab: as a notebook, in a fresh kernel, and ready to run again.
 
 A chapter is read with jupytext (the book's chapters are MyST Markdown notebooks) and executed with nbclient
 in the ``python3`` kernel that ``make lab`` offers, with ``book/`` as the working directory, as the book build
-does. Then every cell runs a second time in the same kernel, which is what a reader does with "Run All" after
-playing with a chapter: a cell that changes state the cells above it do not set up again (an entry of actlib's
-registry, matplotlib's rcParams, NumPy's error handling, a file it writes) fails the second run or changes
-what it prints.
+does. Neither run may raise or write to stderr (the book build treats stderr as a warning, and so a failure).
 
-Neither run may raise or write to stderr (the book build treats stderr as a warning, and so a failure). The
-two runs must show the same outputs (text, tables, glued values, figures), apart from memory addresses and
-from cells that measure time or show what was measured; and when ``make book`` left a current execution cache,
-the first run must show the outputs the book build recorded there, which the strict build of
-``tests/test_book.py`` then renders instead of executing the chapter a third time.
+When ``make book`` left a current execution cache, the fresh kernel must show the outputs the book build recorded
+there (text, tables, glued values, figures), apart from memory addresses and from cells that measure time or show
+what was measured; the strict build of ``tests/test_book.py`` then renders those outputs instead of executing the
+chapter again, so each chapter executes twice in all: once for the book, once here.
+
+A reader who plays with a chapter and presses Run All again starts from the state the first run left. The
+notebook's own variables cannot make the second run differ: the fresh run proves that every cell sets a name
+before it reads it, so the second run sets each again in the same order. What a second run inherits beyond them
+is process-wide state: actlib's registry and its entries, matplotlib's rcParams, NumPy's error handling and print
+options, ``sys.path``, the working directory, the environment and the files under ``book/``. Each chapter must leave
+all of it as a fresh kernel has it (``tests/test_notebooks.py::process_state`` lists what is compared). A real
+second Run All in the same kernel still runs when no book build is there to compare with, or when
+``ACTBOOK_RUN_ALL_TWICE=1`` asks for it; it doubles the chapters' cost, which is why it is not the default.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import ast
 import copy
 import functools
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -40,6 +46,8 @@ BOOK = ROOT / "book"
 CHAPTER_TIMEOUT_SECONDS = 600
 # What `make book` executed, and the fingerprint of its inputs beside it (scripts/execution_inputs.py).
 BOOK_CACHE = ROOT / "_build" / ".jupyter_cache"
+# Set to 1 to run every chapter a second time in the same kernel even when the book build's outputs are there.
+RUN_ALL_TWICE_VARIABLE = "ACTBOOK_RUN_ALL_TWICE"
 
 # A cell that measures time prints or glues different numbers on every run, and so does a later cell that
 # uses what it measured; the outputs of such cells are not compared (their checks still run, and still must
@@ -283,13 +291,7 @@ def prose_in_the_kernel(client: NotebookClient, notebook: nbformat.NotebookNode)
     """What JupyterLab shows for each {eval} of the prose after Run All: the kernel's answer to each expression."""
     expressions = sorted({expression for cell in notebook.cells if cell.cell_type == "markdown"
                           for expression in _PROSE_EXPRESSION.findall(cell.source)})
-    probe = nbformat.v4.new_code_cell(_PROSE_PROBE % (expressions,))
-    notebook.cells.append(probe)  # nbclient writes a cell's outputs into the notebook it runs
-    try:
-        client.execute_cell(probe, len(notebook.cells) - 1)
-    finally:
-        notebook.cells.pop()
-    return json.loads("".join(output.get("text", "") for output in probe.outputs if output.get("name") == "stdout"))
+    return json.loads(_probe(client, _PROSE_PROBE % (expressions,)))
 
 
 def prose_in_the_book(cells: list[nbformat.NotebookNode], expressions: list[str]) -> dict[str, str]:
@@ -305,6 +307,97 @@ def prose_in_the_book(cells: list[nbformat.NotebookNode], expressions: list[str]
         recorded = glued.get(name)
         shown[expression] = f"not glued: {name}" if recorded is None else glued_text(recorded, format_spec)
     return shown
+
+
+# Process-wide state a second Run All would inherit from the first (see the module docstring), as JSON. Only
+# modules the chapter imported are read, so the probe itself imports nothing the chapter did not. Functions are
+# named by module and qualified name (a patched-in lambda is `__main__.<lambda>`), other values by their repr.
+_PROCESS_STATE_PROBE = r"""
+import json as _json, os as _os, sys as _sys
+def _actbook_process_state():
+    def _named(value):
+        if callable(value) and hasattr(value, "__qualname__"):
+            return f"{getattr(value, '__module__', None)}.{value.__qualname__}"
+        return repr(value)
+    state = {"sys.path": list(_sys.path), "working directory": _os.getcwd(), "environment": dict(_os.environ)}
+    if "actlib" in _sys.modules:
+        _registry = _sys.modules["actlib"].ACTIVATIONS
+        state["actlib registry"] = {name: {attribute: _named(value) for attribute, value in sorted(vars(entry).items())}
+                                    for name, entry in _registry.items()}
+    if "matplotlib.pyplot" in _sys.modules:
+        # "interactive" is switched on by the inline backend at a kernel's first figure, whichever run draws it
+        state["matplotlib rcParams"] = {key: repr(value) for key, value in _sys.modules["matplotlib"].rcParams.items()
+                                        if key != "interactive"}
+    if "numpy" in _sys.modules:
+        _np = _sys.modules["numpy"]
+        state["NumPy error handling"] = _np.geterr()
+        state["NumPy print options"] = {key: repr(value) for key, value in _np.get_printoptions().items()}
+    return state
+print(_json.dumps(_actbook_process_state()))
+del _actbook_process_state
+"""
+# The settings of a fresh kernel that has imported what the chapters import; the environment, sys.path and the
+# working directory are read from the chapter's own kernel before its first cell instead.
+_IMPORTED_PARTS = ("actlib registry", "matplotlib rcParams", "NumPy error handling", "NumPy print options")
+_FRESH_KERNEL_IMPORTS = "import numpy\nimport matplotlib.pyplot\nimport actlib\n"
+
+
+def _probe(client: NotebookClient, source: str) -> str:
+    """Run ``source`` in the client's kernel as an extra cell; what it printed on stdout."""
+    cell = nbformat.v4.new_code_cell(source)
+    client.nb.cells.append(cell)  # nbclient writes a cell's outputs into the notebook it runs
+    try:
+        client.execute_cell(cell, len(client.nb.cells) - 1)
+    finally:
+        client.nb.cells.pop()
+    errors = [output for output in cell.outputs if output.get("output_type") == "error"]
+    assert errors == [], f"the probe raised: {errors}"
+    return "".join(output.get("text", "") for output in cell.outputs if output.get("name") == "stdout")
+
+
+def process_state(client: NotebookClient) -> dict:
+    """The process-wide state of the client's kernel that a second Run All would start from."""
+    return json.loads(_probe(client, _PROCESS_STATE_PROBE))
+
+
+def _files_under(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*")) if path.is_file() and ".ipynb_checkpoints" not in path.parts}
+
+
+@functools.cache
+def fresh_kernel_state() -> dict:
+    """:func:`process_state` of a kernel that ran nothing but the chapters' imports: what a first Run All meets."""
+    notebook = nbformat.v4.new_notebook()
+    client = NotebookClient(notebook, kernel_name="python3", timeout=CHAPTER_TIMEOUT_SECONDS,
+                            resources={"metadata": {"path": str(BOOK)}})
+    with client.setup_kernel(cwd=str(BOOK)):
+        _probe(client, _FRESH_KERNEL_IMPORTS)
+        state = process_state(client)
+    return {part: value for part, value in state.items() if part in _IMPORTED_PARTS}
+
+
+def _flattened(state: dict) -> dict[str, str]:
+    """``{"actlib registry: relu.derivative": ..., "sys.path": ...}``: one entry per setting, addresses masked."""
+    flat = {}
+    for part, value in state.items():
+        if isinstance(value, dict):
+            for key, item in value.items():
+                for attribute, detail in (item.items() if isinstance(item, dict) else [(None, item)]):
+                    name = f"{part}: {key}" if attribute is None else f"{part}: {key}.{attribute}"
+                    flat[name] = _mask_addresses(repr(detail))
+        else:
+            flat[part] = _mask_addresses(repr(value))
+    return flat
+
+
+def state_left_changed(fresh: dict, left: dict) -> list[str]:
+    """What a chapter left different from a fresh kernel, one line per setting (only parts both kernels hold)."""
+    shared = set(fresh) & set(left)
+    before = _flattened({part: fresh[part] for part in shared})
+    after = _flattened({part: left[part] for part in shared})
+    return [f"{name}: {before.get(name, '(absent)')[:200]} -> {after.get(name, '(absent)')[:200]}"
+            for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
 
 
 def run_all_cells(client: NotebookClient, notebook: nbformat.NotebookNode, run: str) -> float:
@@ -383,21 +476,22 @@ def _differences(source: Path, before: list, after: list, indices: list[int], na
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", chapter_sources(), ids=lambda path: path.stem)
-def test_chapter_runs_as_in_the_book_and_twice_in_one_kernel(
+def test_chapter_runs_as_in_the_book_and_can_run_again(
     source: Path, record_property: Callable[[str, object], None]
 ) -> None:
-    """A fresh kernel gives the outputs the book shows; a second Run All in the same kernel gives them again.
+    """A fresh kernel gives the outputs the book shows, and leaves the state a second Run All needs.
 
     The book build's execution, when ``make book`` left a current cache (see ``book_run``), is compared with the
-    fresh kernel's run instead of being repeated by the strict build. The second Run All is what a reader does
-    after playing with a chapter: a cell that changes state the cells above it do not set up again (an entry of
-    actlib's registry, matplotlib's rcParams, NumPy's error handling, a file it writes) fails it or changes what
-    it prints. It costs less than the first run, which pays for the imports.
+    fresh kernel's run instead of being repeated by the strict build. Without it, or with
+    ``ACTBOOK_RUN_ALL_TWICE=1``, the chapter also runs a second time in the same kernel, as a reader's second Run
+    All does, and must show the first run's outputs again.
     """
     notebook = jupytext.read(source)
     if not any(cell.cell_type == "code" for cell in notebook.cells):
         pytest.skip("the page has no code cell")  # a placeholder or a reference page: no kernel to start
     in_the_build = book_run(notebook)
+    run_twice = in_the_build is None or os.environ.get(RUN_ALL_TWICE_VARIABLE) == "1"
+    files_before = _files_under(BOOK)
     client = NotebookClient(
         notebook,
         kernel_name="python3",
@@ -406,9 +500,14 @@ def test_chapter_runs_as_in_the_book_and_twice_in_one_kernel(
         resources={"metadata": {"path": str(BOOK)}},
     )
     with client.setup_kernel(cwd=str(BOOK)):
+        # what the kernel starts with (no chapter module is imported yet, so only its environment is read)
+        fresh_state = {**process_state(client), **fresh_kernel_state()}
         seconds = [run_all_cells(client, notebook, "first")]
         fresh_run = copy.deepcopy(notebook.cells)
-        seconds.append(run_all_cells(client, notebook, "second"))
+        state_left = process_state(client)
+        files_left = _files_under(BOOK)
+        if run_twice:
+            seconds.append(run_all_cells(client, notebook, "second"))
         in_the_kernel = prose_in_the_kernel(client, notebook)
     last_run = notebook.cells
     timing_dependent = timing_dependent_cells(last_run)
@@ -417,7 +516,7 @@ def test_chapter_runs_as_in_the_book_and_twice_in_one_kernel(
     record_property("chapter_seconds", (source.name, in_the_build.seconds if in_the_build else None, seconds))
 
     # Every number of the prose has a value in the kernel after Run All (none glued only later, none misspelt),
-    # the same text as the book's (timing cells excepted: the second run measured again).
+    # the same text as the book's (timing cells excepted: a second run measured again).
     in_the_book = prose_in_the_book(last_run, list(in_the_kernel))
     failed = {expression: answer for expression, answer in in_the_kernel.items() if answer != in_the_book[expression]}
     assert failed == {}, f"{source.name}: the prose shows in JupyterLab / in the book: " + "; ".join(
@@ -432,9 +531,35 @@ def test_chapter_runs_as_in_the_book_and_twice_in_one_kernel(
             f"({BOOK_CACHE.relative_to(ROOT)}):\n"
             + _differences(source, in_the_build.cells, fresh_run, differing, ("book build", "fresh kernel"))
         )
-    assert stderr_text(last_run) == [], f"{source.name} writes to stderr when run a second time"
-    differing = _cell_outputs_differ(fresh_run, last_run, timing_dependent)
-    assert differing == [], (
-        f"{source.name}: cells {differing} show different outputs when run a second time:\n"
-        + _differences(source, fresh_run, last_run, differing, ("first run", "second run"))
-    )
+    changed = state_left_changed(fresh_state, state_left)
+    assert changed == [], (f"{source.name} leaves process-wide state that a second Run All would start from "
+                           "(use a context manager, e.g. np.errstate or plt.rc_context):\n" + "\n".join(changed))
+    written = sorted(name for name in set(files_before) | set(files_left)
+                     if files_before.get(name) != files_left.get(name))
+    assert written == [], f"files under book/ changed while {source.name} ran: {written}"
+    if run_twice:
+        assert stderr_text(last_run) == [], f"{source.name} writes to stderr when run a second time"
+        differing = _cell_outputs_differ(fresh_run, last_run, timing_dependent)
+        assert differing == [], (
+            f"{source.name}: cells {differing} show different outputs when run a second time:\n"
+            + _differences(source, fresh_run, last_run, differing, ("first run", "second run"))
+        )
+
+
+@pytest.mark.slow
+def test_state_a_second_run_would_inherit_is_caught() -> None:
+    """The check that replaces a second Run All names each kind of process-wide change a chapter can leave."""
+    notebook = nbformat.v4.new_notebook()
+    client = NotebookClient(notebook, kernel_name="python3", timeout=CHAPTER_TIMEOUT_SECONDS,
+                            resources={"metadata": {"path": str(BOOK)}})
+    with client.setup_kernel(cwd=str(BOOK)):
+        fresh = {**process_state(client), **fresh_kernel_state()}
+        _probe(client, _FRESH_KERNEL_IMPORTS + "fig = matplotlib.pyplot.figure()\nmatplotlib.pyplot.close(fig)\n")
+        assert state_left_changed(fresh, process_state(client)) == [], "a chapter's imports and a figure change nothing"
+        _probe(client, "numpy.seterr(over='ignore')\nmatplotlib.pyplot.rcParams['lines.linewidth'] = 3.0\n"
+                       "actlib.relu.derivative = lambda x: x\nimport os\nos.environ['ACTBOOK_PROBE'] = '1'\n"
+                       "import sys\nsys.path.append('elsewhere')")
+        changed = state_left_changed(fresh, process_state(client))
+    assert [line.split(":")[0] for line in changed] == [
+        "NumPy error handling", "actlib registry", "environment", "matplotlib rcParams", "sys.path"], changed
+    assert any("relu.derivative" in line and "__main__.<lambda>" in line for line in changed), changed

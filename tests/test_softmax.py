@@ -82,3 +82,24 @@ def test_softmax_of_an_underflowing_entry_is_plus_zero():
     # exp(x - max) = 0 times 1 + (rounding error of x - max) was -0.0 when that error is below -1
     y = softmax(np.array([1.63033991e196, -4.72865153e219, 1.78938954e256, -1.39698620e81]))
     assert not np.any(np.signbit(y))
+
+
+def test_one_shift_for_both_gives_the_bits_of_the_two_functions():
+    """``log_softmax_and_softmax`` (the training loss's shortcut) returns what the two public functions return."""
+    from actlib.softmax import log_softmax_and_softmax
+
+    rng = np.random.default_rng(7)
+    rows = rng.normal(0.0, 1.0, (300, 10)) * 10.0 ** rng.uniform(-8, 3, (300, 1))
+    rows[0] = [1e308, -1e308, 0.0, 5.0, 5.0, -np.inf, 1.0, 2.0, 3.0, 4.0]
+    rows[1, 3], rows[2, :] = np.nan, -np.inf
+    rows[3, 4] = np.inf
+    rows[4] = rows[4].max()  # every entry a tied maximum
+    with np.errstate(invalid="ignore", over="ignore"):
+        log_probabilities, probabilities = log_softmax_and_softmax(rows)
+    np.testing.assert_array_equal(log_probabilities.view(np.uint64), log_softmax(rows, axis=-1).view(np.uint64))
+    np.testing.assert_array_equal(probabilities.view(np.uint64), softmax(rows, axis=-1).view(np.uint64))
+    for dtype in (np.float32, np.float16):  # the narrow kernels: handed to the public functions
+        narrow = rows[5:].astype(dtype)
+        pair = log_softmax_and_softmax(narrow)
+        np.testing.assert_array_equal(pair[0], log_softmax(narrow))
+        np.testing.assert_array_equal(pair[1], softmax(narrow))
