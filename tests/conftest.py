@@ -1,6 +1,7 @@
 """Shared fixtures: the registry as test parameters; where the run's time went, printed at its end."""
 
 import importlib
+import json
 import os
 from pathlib import Path
 
@@ -48,6 +49,27 @@ def activation(request):
 @pytest.fixture(params=ELEMENTWISE)
 def elementwise(request):
     return actlib.ACTIVATIONS[request.param]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The chapters first, longest first (by ``make book``'s last times), then the rest in their usual order.
+
+    Two workers share the run (``-n 2 --dist worksteal``): a chapter of half a minute met at the end would leave one
+    core idle while the other finishes it, so the long tests are handed out while there is other work to fill in.
+    """
+    from scripts.execute_chapters import SECONDS
+
+    seconds = json.loads(SECONDS.read_text(encoding="utf-8")) if SECONDS.is_file() else {}
+
+    def chapter_seconds(item) -> float | None:
+        if getattr(item, "originalname", None) != "test_chapter_runs_as_in_the_book_and_can_run_again":
+            return None
+        source = item.callspec.params["source"]
+        return seconds.get(source.name, 0.0)
+
+    timed = [(chapter_seconds(item), index, item) for index, item in enumerate(items)]
+    chapters = sorted(((-sec, index, item) for sec, index, item in timed if sec is not None), key=lambda t: t[:2])
+    items[:] = [item for _, _, item in chapters] + [item for sec, _, item in timed if sec is None]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
