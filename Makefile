@@ -79,7 +79,7 @@ test-site: $(STAMP) $(NODE_STAMP) $(LAB_SETTINGS)
 	@started=$$(date +%s); rm -rf $(STRICT_SITE); \
 	ACTBOOK_KEEP_STRICT_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -p no:xdist -rP \
 		tests/test_book.py::test_strict_build $(PYTEST_TIMES) && built=$$(date +%s) && \
-	ACTBOOK_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -p no:xdist -m browser tests/browser \
+	ACTBOOK_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -n 2 --dist loadgroup -m browser tests/browser \
 		--ignore tests/browser/test_jupyterlab.py $(PYTEST_TIMES); \
 	status=$$?; echo "test-site: $$(( $$(date +%s) - started )) s (strict build $$(( $${built:-0} - started )) s)"; exit $$status
 

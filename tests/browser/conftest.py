@@ -37,10 +37,16 @@ NO_SITE = "no-built-site"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Under pytest-xdist (`make test` runs two workers, --dist loadgroup) every test of one page goes to the
+    # worker that visits it, so each page is still loaded once.
     if "site_page" in metafunc.fixturenames:
-        metafunc.parametrize("site_page", site_pages() or [NO_SITE], indirect=True)
+        metafunc.parametrize("site_page", _grouped(site_pages() or [NO_SITE]), indirect=True)
     if "reading_page" in metafunc.fixturenames:
-        metafunc.parametrize("reading_page", reading_order_pages() or [NO_SITE], indirect=True)
+        metafunc.parametrize("reading_page", _grouped(reading_order_pages() or [NO_SITE]), indirect=True)
+
+
+def _grouped(pages: list[str]) -> list[Any]:
+    return [pytest.param(page, marks=pytest.mark.xdist_group(page)) for page in pages]
 
 
 @pytest.fixture(scope="session")
@@ -103,17 +109,25 @@ def visits(browser: Any, site_url: str) -> SiteVisits:
 
 # --- axe's counts over the whole site, printed at the end of the run ----------------------------------
 
-AXE_TALLY = pytest.StashKey[AxeTally]()
 
-
-@pytest.fixture(scope="session")
-def axe_tally(request: pytest.FixtureRequest) -> AxeTally:
-    return request.config.stash.setdefault(AXE_TALLY, AxeTally())
+@pytest.fixture
+def axe_tally(record_property: Any) -> Iterator[AxeTally]:
+    """The page's violations, recorded on the test's report: the summary below adds them up over every worker."""
+    tally = AxeTally()
+    yield tally
+    record_property("axe_tally", (sorted(tally.pages), dict(tally.nodes_by_impact), dict(tally.nodes_by_rule)))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    tally = config.stash.get(AXE_TALLY, None)
-    if tally is not None and tally.pages:
+    tally = AxeTally()
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "axe_tally" and not set(value[0]) <= tally.pages:
+                    tally.pages.update(value[0])
+                    tally.nodes_by_impact.update(value[1])
+                    tally.nodes_by_rule.update(value[2])
+    if tally.pages:
         counts = ", ".join(f"{impact} {tally.nodes_by_impact[impact]}" for impact in IMPACTS)
         terminalreporter.write_line(f"axe-core violations over {len(tally.pages)} pages, in nodes: {counts}")
         for rule, count in tally.nodes_by_rule.most_common():
