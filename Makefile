@@ -14,9 +14,9 @@ LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@# --no-compile: a module is compiled when first imported, and most of the 190 packages' modules never are
-	@# (30 s less to install)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
+	@# pip compiles every module as it installs: with PYTHONDONTWRITEBYTECODE set (CI sets it) nothing else would,
+	@# and each kernel would compile NumPy, SciPy, SymPy and matplotlib again (chapters ran 3x slower)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@# The kernel sets the one BLAS thread itself (kernel.json "env"), so a chapter runs as fast in a JupyterLab
 	@# started some other way as under make, and the book build's kernel gets it too.
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (actlib)" \
