@@ -26,8 +26,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from bs4 import BeautifulSoup, Tag
+
+# the table of contents is read by execute_chapters.py, beside this script, however this one is loaded
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from execute_chapters import toc_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERALL_LIMIT = 0.30
@@ -54,21 +57,7 @@ class Share:
 
 def chapter_documents(toc_path: Path) -> list[str]:
     """The root and every chapter of ``_toc.yml`` outside the part captioned "Reference", in order."""
-    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
-    documents = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if entry.get("caption") == REFERENCE_CAPTION:
-                continue
-            if "file" in entry:
-                documents.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    for key in ("parts", "chapters", "sections"):
-        walk(toc.get(key, []))
-    return [re.sub(r"\.(md|ipynb|rst)$", "", document) for document in documents]
+    return toc_documents(toc_path, leave_out_caption=REFERENCE_CAPTION)
 
 
 def _visible_length(text: str) -> int:

@@ -34,14 +34,16 @@ SECONDS = ROOT / "_build" / ".chapter-seconds.json"
 TIMEOUT_SECONDS = 600
 
 
-def toc_documents(toc_path: Path) -> list[str]:
+def toc_documents(toc_path: Path, leave_out_caption: str | None = None) -> list[str]:
     """Every document named in a Jupyter Book ``_toc.yml`` (root, parts, chapters, sections), in order, without
-    its suffix."""
+    its suffix; with ``leave_out_caption``, not those of the part of that caption."""
     toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
     documents = [toc["root"]]
 
     def walk(entries: list[dict]) -> None:
         for entry in entries:
+            if leave_out_caption is not None and entry.get("caption") == leave_out_caption:
+                continue
             if "file" in entry:
                 documents.append(entry["file"])
             for key in ("parts", "chapters", "sections"):
