@@ -5,8 +5,8 @@ A chapter computes a number in a code cell and names it with :func:`glue`; its p
 
 * The book build (Jupyter Book, MyST-NB) executes the chapter once and caches the result, so no kernel is
   left to evaluate anything when the prose is rendered. ``glue`` records the value in the cell's output
-  (it calls :func:`myst_nb.glue`), and the book's ``eval`` role (``_ext/evalglue.py``) pastes it from
-  there, exactly as MyST-NB's ``{glue:text}`` role does.
+  as :func:`myst_nb.glue` does (the same display message), and the book's ``eval`` role
+  (``_ext/evalglue.py``) pastes it from there, exactly as MyST-NB's ``{glue:text}`` role does.
 * JupyterLab (with jupyterlab-myst) sends ``glue_text("name:format")`` to the kernel when the Markdown cell
   runs and shows what it returns. ``glue`` keeps every value it was given for that, in this module.
 
@@ -15,7 +15,9 @@ Python literal and formatted with the format specification after the last colon 
 ``g``); with no format, the text itself. So a sentence reads the same in both places, digit for digit.
 
 The module is plumbing for the book and not part of the activation-function API: NumPy users need none of
-it. MyST-NB and IPython are imported only when :func:`glue` is called.
+it. IPython is imported only when :func:`glue` is called, and MyST-NB never: importing its glue module loads
+nbformat and jsonschema, which took a second of every chapter's kernel start. ``tests/test_glue.py`` checks
+that the message and the text are MyST-NB's own.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ __all__ = ["glue", "glue_text", "glued_text", "split_key"]
 
 # name -> text/plain representation of the value, as the notebook recorded it (what the book pastes).
 _GLUED: dict[str, str] = {}
+#: MyST-NB's ``GLUE_PREFIX``: a value glued with ``display=False`` is shown under these MIME types, which no
+#: front end renders and MyST-NB reads back
+HIDDEN_MIME_PREFIX = "application/papermill.record/"
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -54,12 +59,14 @@ def glue(name: str, value: Any, display: bool = True) -> None:
     '25.0%'
     """
     from IPython.core.formatters import format_display_data
-    from myst_nb import glue as myst_nb_glue
+    from IPython.display import display as show
 
     if not isinstance(name, str) or not name:
         raise TypeError(f"glue: the name must be a non-empty string, not {name!r}")
-    myst_nb_glue(name, value, display=display)
-    bundle, _ = format_display_data(value)
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else HIDDEN_MIME_PREFIX
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    show({prefix + mime: data for mime, data in bundle.items()}, raw=True, metadata=metadata)
     _GLUED[name] = bundle.get("text/plain", repr(value))
 
 
@@ -89,9 +96,21 @@ def glued_text(plain_text: str, format_spec: str) -> str:
     >>> glued_text("np.float64(2.5)", ".1f")
     '2.5'
     """
-    from myst_nb.core.variables import format_plain_text
-
-    return format_plain_text(_without_numpy_scalar(plain_text), format_spec)
+    text = _without_numpy_scalar(plain_text)
+    try:
+        value = literal_eval(text)  # a quoted string loses its quotes
+    except (SyntaxError, ValueError):
+        value = text
+    if format_spec == "":
+        return str(value)
+    kind = format_spec[-1]
+    if kind == "s":
+        value = str(value)
+    elif kind in "bcdoxX":
+        value = int(value)
+    elif kind in "eEfFgGn%":
+        value = float(value)
+    return format(value, format_spec)
 
 
 def _without_numpy_scalar(plain_text: str) -> str:
