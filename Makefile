@@ -35,7 +35,8 @@ BOOK_CACHE := _build/.jupyter_cache
 INPUTS := $(BIN)/python scripts/execution_inputs.py
 
 ## make book: build the HTML book into _build/html (executes every chapter, cached between builds; a change
-## to actlib, to the book's data files or to the installed packages empties the cache)
+## to actlib, to the book's data files or to the installed packages empties the cache). Warnings are shown
+## and recorded (_build/.book-build.json), not fatal: `make test` fails on them.
 # The chapters execute first, one kernel per core, into MyST-NB's cache (scripts/execute_chapters.py); the build
 # then reads them from it. Sphinx re-reads (and so MyST-NB executes) only the documents it finds changed: without its saved environment
 # (_build/.doctrees) an emptied execution cache would stay empty for every unchanged chapter.
@@ -46,7 +47,7 @@ book: $(STAMP)
 		rm -rf $(BOOK_CACHE) _build/.doctrees; \
 	fi && \
 	$(BIN)/python scripts/execute_chapters.py && \
-	$(BIN)/jupyter-book build . --builder html && echo "$$inputs" > $(BOOK_CACHE).inputs
+	$(BIN)/python scripts/build_book.py && echo "$$inputs" > $(BOOK_CACHE).inputs
 
 ## make book-strict: clean build with warnings as errors, as CI runs it
 book-strict: $(STAMP)
@@ -57,8 +58,9 @@ book-strict: $(STAMP)
 ## make test: lint, unit/property/accuracy tests, doctests of every public docstring and the README, every
 ## chapter run as a notebook (in a fresh kernel, compared with the book's outputs), the JupyterLab of
 ## `make lab` (hence the settings file), the strict book build and the browser tests
-# Three parts run side by side: the Python tests (two workers); the site (the strict build, which starts from
-# the execution cache of `make book` when it is current, then the browser tests, which read the site it wrote);
+# Three parts run side by side: the Python tests (two workers); the site (the strict build, which is the whole
+# build `make book` made when no source changed since, else a clean -W build starting from the execution cache
+# of `make book` when it is current; then the browser tests, which read that site);
 # and the JupyterLab browser tests, which read the chapters themselves and so need not wait for the build.
 # Each part prints its slowest tests, and the Python part each chapter's execution time.
 STRICT_SITE := _build/strict-html

@@ -1,14 +1,16 @@
-"""The strict book build: a clean ``jupyter-book build -W -n`` and checks of the HTML it writes.
+"""The strict book build: a clean build with ``-n`` that gives no warning, and checks of the HTML it writes.
 
-The build runs in a temporary copy of the repository, so it executes every chapter from scratch (no
-execution cache) and never touches the ``_build`` folder a reader may be browsing. The HTML checks are
-plain functions, tested on small hand-written pages first, so a checker that stopped detecting what it
-is meant to detect fails here instead of passing silently.
+The clean build is the whole build ``make book`` made from the sources as they are (``scripts/build_book.py``
+records its warnings), or else a ``jupyter-book build -W -n`` in a temporary copy of the repository, which starts
+from the execution cache of ``make book`` when it is current and never touches the ``_build`` folder a reader may
+be browsing. The HTML checks are plain functions, tested on small hand-written pages first, so a checker that
+stopped detecting what it is meant to detect fails here instead of passing silently.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -32,23 +34,25 @@ BUILD_TIMEOUT_SECONDS = 60 * 60
 BOOK_CACHE = ROOT / "_build" / ".jupyter_cache"
 FRESH_BUILD_VARIABLE = "ACTBOOK_FRESH_BUILD"
 
-# Copied into the temporary build: everything but tool folders, caches and earlier builds.
-_NOT_COPIED = shutil.ignore_patterns(
-    ".git",
-    ".venv",
-    "_build",
-    "node_modules",
-    "__pycache__",
-    ".pytest_cache",
-    ".hypothesis",
-    ".ruff_cache",
-    ".ipynb_checkpoints",
-    "*.egg-info",
-)
 
-# The one line allowed to contain "WARNING": ipykernel logs it on start-up when the kernel talks to
-# the build over local TCP sockets (it comes from the kernel's own logger, not from Sphinx).
-_KERNEL_TCP_NOTICE = re.compile(r"^\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption")
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the class body is being built
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+code_share = _load_script("code_share")
+execution_inputs = _load_script("execution_inputs")
+execute_chapters = _load_script("execute_chapters")
+build_book = _load_script("build_book")
+toc_documents = execute_chapters.toc_documents
+sphinx_warnings = build_book.sphinx_warnings
+# Copied into the temporary build: everything but tool folders, caches and earlier builds.
+_NOT_COPIED = shutil.ignore_patterns(*build_book.NOT_SOURCES)
+
 
 # Attributes through which a page makes the browser fetch something.
 _FETCHING_ATTRIBUTES = {
@@ -139,18 +143,6 @@ def remote_assets_in_css(css: str) -> list[str]:
     return [url for url in _CSS_REMOTE_URL.findall(css) if is_remote(url)]
 
 
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def sphinx_warnings(output: str) -> list[str]:
-    """Lines of build output that report a warning or an error, less the kernel's TCP notice."""
-    return [
-        line
-        for line in _ANSI_ESCAPE.sub("", output).splitlines()
-        if ("WARNING" in line or re.search(r"\bERROR\b", line)) and not _KERNEL_TCP_NOTICE.search(line)
-    ]
-
-
 # --- the checkers, on pages whose verdict is known -------------------------------------------------
 
 
@@ -194,6 +186,31 @@ def test_warning_filter_keeps_sphinx_warnings_only() -> None:
     assert sphinx_warnings(output) == ["book/api.md:12: WARNING: py:func reference target not found: relu"]
 
 
+def test_a_whole_build_stands_for_the_strict_build_only_of_the_sources_it_was_made_from(tmp_path: Path) -> None:
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "a.md").write_text("# A\n", encoding="utf-8")
+    (tmp_path / "_build").mkdir()
+    record = {"sources": build_book.sources_fingerprint(tmp_path), "whole": True, "status": 0, "warnings": []}
+    (tmp_path / "_build" / ".book-build.json").write_text(json.dumps(record), encoding="utf-8")
+    assert build_book.whole_build_of_these_sources(tmp_path) == record
+    for not_a_source in ("_build/html/a.html", ".venv/lib/x.py", "book/.ipynb_checkpoints/a.md", "node_modules/m.js"):
+        (tmp_path / not_a_source).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / not_a_source).write_text("written by a tool", encoding="utf-8")
+    assert build_book.whole_build_of_these_sources(tmp_path) == record
+
+    (tmp_path / "book" / "a.md").write_text("# A, edited\n", encoding="utf-8")
+    assert build_book.whole_build_of_these_sources(tmp_path) is None
+    (tmp_path / "book" / "a.md").write_text("# A\n", encoding="utf-8")
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "new.css").write_text("p {}", encoding="utf-8")
+    assert build_book.whole_build_of_these_sources(tmp_path) is None
+    (tmp_path / "_static" / "new.css").unlink()
+    assert build_book.whole_build_of_these_sources(tmp_path) == record
+    incremental = {**record, "whole": False}
+    (tmp_path / "_build" / ".book-build.json").write_text(json.dumps(incremental), encoding="utf-8")
+    assert build_book.whole_build_of_these_sources(tmp_path) is None
+
+
 def test_toc_lists_the_root_and_every_chapter(tmp_path: Path) -> None:
     toc = tmp_path / "_toc.yml"
     toc.write_text(
@@ -217,19 +234,6 @@ def test_every_page_under_book_is_in_the_toc() -> None:
     assert sorted(listed - pages) == [], "_toc.yml names pages that do not exist"
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the class body is being built
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-code_share = _load_script("code_share")
-execution_inputs = _load_script("execution_inputs")
-execute_chapters = _load_script("execute_chapters")
-toc_documents = execute_chapters.toc_documents
 
 # A chapter as MyST-NB writes it: a visible cell, a cell collapsed by hide-input, an exercise solution
 # folded by sphinx-togglebutton, and prose; Sphinx separates block elements with newlines, as here.
@@ -345,26 +349,41 @@ def _keep_execution_cache(copy: Path, inputs: str) -> None:
 # One test, so that the book is built once even when pytest-xdist spreads tests over workers.
 @pytest.mark.slow
 def test_strict_build(tmp_path: Path) -> None:
+    """No warning and no error in a clean build with ``-n``, and the checks of the HTML it wrote.
+
+    When ``make book`` built every page from the sources as they are now (``scripts/build_book.py`` records its
+    warnings and a fingerprint of the sources), that build is the clean build: Sphinx, starting without a saved
+    environment, read and wrote every page, and ``-W`` would only have turned the warnings it recorded into a
+    failing exit status. Otherwise (an incremental build, a changed source, or ``ACTBOOK_FRESH_BUILD``) the book is
+    built here with ``-W -n --keep-going`` in a copy of the repository.
+    """
     if not JUPYTER_BOOK.exists():
         pytest.skip(f"jupyter-book is not installed next to {sys.executable}; run `make book-strict`")
-    copy = tmp_path / "repo"
-    shutil.copytree(ROOT, copy, ignore=_NOT_COPIED)
-    inputs = execution_inputs.fingerprint()
-    seeded = _seed_execution_cache(copy)
-    result = _strict_build(copy)
-    output = result.stdout + result.stderr
+    whole_build = None if os.environ.get(FRESH_BUILD_VARIABLE) else build_book.whole_build_of_these_sources()
+    if whole_build is not None:
+        print("checked: the build `make book` made of every page from these sources (_build/.book-build.json)")
+        assert whole_build["status"] == 0, f"jupyter-book exited with {whole_build['status']}"
+        assert whole_build["warnings"] == [], "\n".join(whole_build["warnings"])
+        built = ROOT
+    else:
+        built = tmp_path / "repo"
+        shutil.copytree(ROOT, built, ignore=_NOT_COPIED)
+        inputs = execution_inputs.fingerprint()
+        seeded = _seed_execution_cache(built)
+        result = _strict_build(built)
+        output = result.stdout + result.stderr
 
-    print(f"execution cache: {seeded}")
-    assert result.returncode == 0, f"jupyter-book exited with {result.returncode}:\n{output[-6000:]}"
-    assert sphinx_warnings(output) == [], "\n".join(sphinx_warnings(output))
-    if seeded.startswith(str(BOOK_CACHE.relative_to(ROOT))):  # missing or stale: nobody reads it now
-        _keep_execution_cache(copy, inputs)
+        print(f"built here with -W -n; execution cache: {seeded}")
+        assert result.returncode == 0, f"jupyter-book exited with {result.returncode}:\n{output[-6000:]}"
+        assert sphinx_warnings(output) == [], "\n".join(sphinx_warnings(output))
+        if seeded.startswith(str(BOOK_CACHE.relative_to(ROOT))):  # missing or stale: nobody reads it now
+            _keep_execution_cache(built, inputs)
 
-    html = copy / "_build" / "html"
+    html = built / "_build" / "html"
     if keep := os.environ.get(KEEP_SITE_VARIABLE):
         shutil.rmtree(keep, ignore_errors=True)
         shutil.copytree(html, keep)
-    documents = toc_documents(copy / "_toc.yml")
+    documents = toc_documents(built / "_toc.yml")
     missing = [doc for doc in documents if not (html / f"{doc}.html").is_file()]
     assert missing == [], f"pages in _toc.yml without HTML: {missing}"
 
@@ -380,6 +399,6 @@ def test_strict_build(tmp_path: Path) -> None:
 
     # Last, so that a chapter heavy with code does not hide a broken build. The figures are printed
     # (shown with -rP or on failure) whether the targets are met or not.
-    shares = code_share.site_shares(html, copy / "_toc.yml")
+    shares = code_share.site_shares(html, built / "_toc.yml")
     print(f"visible code share of the chapters:\n{code_share.table(shares)}")
     assert code_share.problems(shares) == [], code_share.table(shares)
