@@ -31,6 +31,7 @@ _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64
 LOW_PRECISION = ("bfloat16", "float8_e4m3fn", "float8_e5m2")
 
 
+@functools.cache  # every activation call asks; a dtype's name is computed anew each time it is read
 def is_low_precision(dtype: np.dtype) -> bool:
     """Whether ``dtype`` is one of the ml_dtypes formats in ``LOW_PRECISION``."""
     return dtype.name in LOW_PRECISION and dtype.type.__module__.split(".")[0] == "ml_dtypes"

@@ -40,17 +40,34 @@ def _validate_axis(name):
     return validate
 
 
+def _first_peaks(rows):
+    """Flat indices into C-contiguous ``rows`` of each row's first maximal entry (NaN counts as the maximum, as in
+    ``np.max``). Gathering and scattering through them touches the entries ``take_along_axis`` and
+    ``put_along_axis`` would, at a fraction of their cost on the small batches of a training loop."""
+    width = rows.shape[-1]
+    flat = np.argmax(rows.reshape(-1, width), axis=-1)
+    flat += np.arange(0, flat.size * width, width)
+    return flat
+
+
+def _at_peaks(rows, peaks):
+    """The entries of ``rows`` at ``peaks`` (from :func:`_first_peaks`), one per row, as a trailing axis of length 1."""
+    return rows.reshape(-1)[peaks].reshape(*rows.shape[:-1], 1)
+
+
 def _shifted(rows, carry_error=True):
-    """``(d, d_error, e, rest, first_peak, invalid)`` along the last axis: ``x - max`` as value and rounding
-    error, ``exp`` of it (with the error applied) and zero at one maximal entry per row, the sum ``rest`` of the
-    other entries (so the normaliser is ``1 + rest``), that entry's index, and per row ``invalid``: +0, or NaN
-    where the row's maximum is +-inf or NaN, which makes the whole row NaN as in PyTorch.
+    """``(d, d_error, e, rest, peaks, invalid)`` along the last axis of C-contiguous ``rows``: ``x - max`` as value
+    and rounding error, ``exp`` of it (with the error applied) and zero at one maximal entry per row, the sum
+    ``rest`` of the other entries (so the normaliser is ``1 + rest``), the flat indices of those entries
+    (:func:`_first_peaks`), and per row ``invalid``: +0, or NaN where the row's maximum is +-inf or NaN, which makes
+    the whole row NaN as in PyTorch.
 
     ``carry_error=False`` (float16 and float32 inputs, which cannot see it) skips the rounding error of
     ``x - max``; ``d_error`` is then 0."""
-    first_peak = np.argmax(rows, axis=-1, keepdims=True)  # NaN counts as the maximum, as in np.max
-    peak = np.take_along_axis(rows, first_peak, axis=-1)
-    finite_peak = _stable.select(np.isfinite(peak), peak, 0.0)
+    peaks = _first_peaks(rows)
+    peak = _at_peaks(rows, peaks)
+    finite = np.isfinite(peak)
+    finite_peak = peak if finite.all() else _stable.select(finite, peak, 0.0)
     if carry_error:
         d, d_error = _stable.two_sum(rows, -finite_peak)
         # d = -inf (exp(d) = 0) has the error NaN: fmin makes it 1, which changes no e; one pass, not a select's seven
@@ -60,9 +77,9 @@ def _shifted(rows, carry_error=True):
     else:
         d, d_error = rows - finite_peak, 0.0
         e = np.exp(d)
-    np.put_along_axis(e, first_peak, 0.0, axis=-1)
+    e.reshape(-1)[peaks] = 0.0  # e is a new C-contiguous array: the flat view writes into it
     rest = np.sum(e, axis=-1, keepdims=True)
-    return d, d_error, e, rest, first_peak, 0.0 * peak
+    return d, d_error, e, rest, peaks, 0.0 * peak
 
 
 def _on_contiguous_slices(kernel):
@@ -91,8 +108,8 @@ def _on_contiguous_slices(kernel):
 
 @_on_contiguous_slices
 def _softmax_kernel(rows):
-    _, _, e, rest, first_peak, invalid = _shifted(rows)
-    np.put_along_axis(e, first_peak, 1.0, axis=-1)
+    _, _, e, rest, peaks, invalid = _shifted(rows)
+    e.reshape(-1)[peaks] = 1.0
     e /= (1.0 + rest) + invalid
     return e
 
@@ -147,10 +164,10 @@ def log_softmax_and_softmax(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return log_softmax(rows, axis=-1), softmax(rows, axis=-1)
     rows = np.ascontiguousarray(rows)
     with np.errstate(invalid="ignore", over="ignore"):  # only reached by inf/nan inputs
-        d, d_error, e, rest, first_peak, invalid = _shifted(rows)
+        d, d_error, e, rest, peaks, invalid = _shifted(rows)
         d -= np.log1p(rest) + invalid
         d += d_error
-        np.put_along_axis(e, first_peak, 1.0, axis=-1)
+        e.reshape(-1)[peaks] = 1.0
         e /= (1.0 + rest) + invalid
     return d, e
 
