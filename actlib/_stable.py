@@ -65,12 +65,11 @@ def _veltkamp(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Veltkamp split: ``a == hi + lo`` with both halves fitting in 26 bits."""
     scaled = np.abs(a) > _SPLIT_LIMIT
+    if not np.any(scaled):  # the usual case: nothing to scale, and the select below would return a
+        return _veltkamp(a)
     a_safe = select(scaled, a * 2.0**-54, a)
     hi, lo = _veltkamp(a_safe)
-    if np.any(scaled):
-        hi = select(scaled, hi * 2.0**54, hi)
-        lo = select(scaled, lo * 2.0**54, lo)
-    return hi, lo
+    return select(scaled, hi * 2.0**54, hi), select(scaled, lo * 2.0**54, lo)
 
 
 def _dekker_product(a: np.ndarray, b: np.ndarray, splitter) -> tuple[np.ndarray, np.ndarray]:
