@@ -69,11 +69,15 @@ def _read(path: Path):
 
 
 def needs_execution(path: Path) -> bool:
-    """Whether the chapter has code and no run in the cache that matches its code cells."""
+    """Whether the chapter is a notebook with no run in the cache that matches its code cells.
+
+    A page with a kernel but no code cell (the API reference) counts: MyST-NB would start a kernel for it during
+    the build, shut it down before it had finished starting, and the kernel's "KeyboardInterrupt caught" log line
+    would land among the build's warnings."""
     from jupyter_cache import get_cache
 
     notebook = _read(path)
-    if not any(cell.cell_type == "code" for cell in notebook.cells):
+    if not any(cell.cell_type == "code" for cell in notebook.cells) and "kernelspec" not in notebook.metadata:
         return False
     try:
         get_cache(str(CACHE)).match_cache_notebook(notebook)
