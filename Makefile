@@ -65,6 +65,8 @@ book-strict: $(STAMP)
 # Each part prints its slowest tests, and the Python part each chapter's execution time.
 STRICT_SITE := _build/strict-html
 PYTEST_TIMES := --durations=20 --durations-min=2
+# The Python part is the longest; the browser parts yield the cores to it (see the note above test).
+BESIDE := nice -n 19
 test: $(STAMP) $(LAB_SETTINGS) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	@started=$$(date +%s); \
@@ -81,13 +83,13 @@ test-site: $(STAMP) $(NODE_STAMP) $(LAB_SETTINGS)
 	@started=$$(date +%s); rm -rf $(STRICT_SITE); \
 	ACTBOOK_KEEP_STRICT_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -p no:xdist -rP \
 		tests/test_book.py::test_strict_build $(PYTEST_TIMES) && built=$$(date +%s) && \
-	ACTBOOK_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -n 2 --dist loadgroup -m browser tests/browser \
+	ACTBOOK_SITE=$(CURDIR)/$(STRICT_SITE) $(BESIDE) $(BIN)/python -m pytest -n 2 --dist loadgroup -m browser tests/browser \
 		--ignore tests/browser/test_jupyterlab.py $(PYTEST_TIMES); \
 	status=$$?; echo "test-site: $$(( $$(date +%s) - started )) s (strict build $$(( $${built:-0} - started )) s)"; exit $$status
 
 test-jupyterlab: $(STAMP) $(LAB_SETTINGS)
 	@started=$$(date +%s); \
-	$(BIN)/python -m pytest -p no:xdist -m browser tests/browser/test_jupyterlab.py $(PYTEST_TIMES); \
+	$(BESIDE) $(BIN)/python -m pytest -p no:xdist -m browser tests/browser/test_jupyterlab.py $(PYTEST_TIMES); \
 	status=$$?; echo "test-jupyterlab: $$(( $$(date +%s) - started )) s"; exit $$status
 
 ## make test-browser: build the book (make book), then read every page of _build/html in Chromium: console
