@@ -65,8 +65,10 @@ book-strict: $(STAMP)
 # Each part prints its slowest tests, and the Python part each chapter's execution time.
 STRICT_SITE := _build/strict-html
 PYTEST_TIMES := --durations=20 --durations-min=2
-# The Python part is the longest; the browser parts yield the cores to it (see the note above test).
-BESIDE := nice -n 19
+# The Python part is the longest, and its chapters' kernels compute: the browser parts yield the cores to them,
+# with their own sessions (Chromium's, Lighthouse's, JupyterLab's kernels: see tests/browser/support.py).
+BROWSER_NICE := 10
+BESIDE := env ACTBOOK_BROWSER_NICE=$(BROWSER_NICE) nice -n $(BROWSER_NICE)
 test: $(STAMP) $(LAB_SETTINGS) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	@started=$$(date +%s); \

@@ -8,6 +8,7 @@ CI cannot pass by skipping the browser tests.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from tests.browser.support import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     IMPACTS,
+    NICE_VARIABLE,
     ROOT,
     SITE,
     AxeTally,
@@ -26,6 +28,7 @@ from tests.browser.support import (
     reading_order_pages,
     require,
     serve,
+    sessions_below_kept_at,
     site_is_built,
     site_pages,
 )
@@ -47,6 +50,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _grouped(pages: list[str]) -> list[Any]:
     return [pytest.param(page, marks=pytest.mark.xdist_group(page)) for page in pages]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _yield_the_cores() -> Iterator[None]:
+    """Under ``make test`` the browsers, audits and JupyterLab's kernels run at the nice value it gives
+    (``ACTBOOK_BROWSER_NICE``), sessions included (``support.lower_sessions_below``), so that the chapters' kernels
+    of the Python tests beside them keep the cores."""
+    nice = os.environ.get(NICE_VARIABLE)
+    with sessions_below_kept_at(int(nice) if nice else None):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -292,3 +292,22 @@ def test_pages_are_discovered_from_the_build(tmp_path: Path) -> None:
     (tmp_path / "searchindex.js").write_text("Search.setIndex({})", encoding="utf-8")
     assert site_pages(tmp_path) == ["book/a.html", "book/b/c.html", "genindex.html", "index.html", "search.html"]
     assert reading_order_pages(tmp_path) == ["book/a.html", "book/b/c.html"]
+
+
+def test_sessions_a_test_starts_are_lowered(tmp_path: Path) -> None:
+    """What ``make test`` relies on to keep the cores for the chapters: a child's own session gets the nice value."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.browser.support import lower_sessions_below
+
+    if not Path("/proc/self/autogroup").is_file():
+        pytest.skip("this kernel has no autogroups: the inherited nice value is enough")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        assert lower_sessions_below(os.getpid(), 7) == [child.pid]
+        assert Path(f"/proc/{child.pid}/autogroup").read_text(encoding="utf-8").rstrip().endswith(" nice 7")
+    finally:
+        child.kill()
+        child.wait()
