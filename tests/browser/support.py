@@ -2,9 +2,10 @@
 
 The tests read a site that is already built (``make book`` writes ``_build/html``; ``ACTBOOK_SITE`` points
 them elsewhere). It is served over HTTP on 127.0.0.1, because search, MathJax's fonts and the theme's
-scripts do not work the same from ``file://``. Each page is opened in a fresh browser context (empty cache
-and storage), left to settle, and everything the tests check is recorded while it is open
-(``SiteVisits``), so that all the checks of one page cost one page load.
+scripts do not work the same from ``file://``. The pages are visited one after another in one tab (per
+worker), each left to settle, and everything the tests check is recorded while it is open (``SiteVisits``),
+so that all the checks of one page cost one page load. Tests that interact with a page open a fresh browser
+context of their own (``open_page``).
 """
 
 from __future__ import annotations
@@ -220,12 +221,24 @@ class Watcher:
     failed_requests: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
 
+    handlers: list[tuple[str, Any]] = field(default_factory=list)
+
     def attach(self, page: Any) -> None:
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
-        page.on("requestfailed", lambda request: self.failed_requests.append(f"{request.url} ({request.failure})"))
-        page.on("response", self._on_response)
-        page.on("request", self._on_request)
+        # kept, so that detach hands Playwright the very objects it registered
+        self.handlers = [
+            ("console", self._on_console),
+            ("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}")),
+            ("requestfailed", lambda request: self.failed_requests.append(f"{request.url} ({request.failure})")),
+            ("response", self._on_response),
+            ("request", self._on_request),
+        ]
+        for event, handler in self.handlers:
+            page.on(event, handler)
+
+    def detach(self, page: Any) -> None:
+        for event, handler in self.handlers:
+            page.remove_listener(event, handler)
+        self.handlers = []
 
     def _on_console(self, message: Any) -> None:
         if message.type == "error":
@@ -320,6 +333,16 @@ class SiteVisits:
         self._browser = browser
         self._axe_source = axe_source
         self._visits: dict[str, PageVisit] = {}
+        self._tab: Any = None
+
+    def _the_tab(self) -> Any:
+        """The tab every visit navigates: a new context and tab per page started a renderer each time, which
+        cost about a second of CPU per page, half of a visit without axe."""
+        if self._tab is None or self._tab.is_closed():
+            context = self._browser.new_context()
+            context.set_default_timeout(PAGE_TIMEOUT_MS)
+            self._tab = context.new_page()
+        return self._tab
 
     def __getitem__(self, page_path: str) -> PageVisit:
         if page_path not in self._visits:
@@ -330,16 +353,20 @@ class SiteVisits:
         url = self.base_url + page_path
         _, html = fetch(url)
         redirect = meta_refresh_target(html)
-        with open_page(self._browser) as (page, watcher):
+        page, watcher = self._the_tab(), Watcher()
+        watcher.attach(page)
+        try:
             page.goto(url, wait_until="load")
             if redirect is not None:
                 # Waiting for the target, so that the checks run on the page the reader ends up on.
                 page.wait_for_url(urljoin(url, redirect))
-            settle(page)
+            settle(page)  # nothing is left in flight for the next visit to see
             facts = page.evaluate(_PAGE_FACTS)
             observed = (list(watcher.console_errors), list(watcher.failed_requests), list(watcher.foreign_requests))
-            violations = run_axe(page, self._axe_source) if self._axe_source is not None else None
-            return PageVisit(page_path, page.url, *observed, facts, violations)
+        finally:
+            watcher.detach(page)
+        violations = run_axe(page, self._axe_source) if self._axe_source is not None else None
+        return PageVisit(page_path, page.url, *observed, facts, violations)
 
 
 def run_axe(page: Any, axe_source: str) -> list[dict[str, Any]]:
