@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/lighthouse.py                  # the heaviest page of _build/html
     .venv/bin/python scripts/lighthouse.py --page book/relu.html --json
+    .venv/bin/python scripts/lighthouse.py --categories accessibility,best-practices   # the tests' cheaper audit
 
 The heaviest chapter is the page of the reading order whose HTML plus the local files it loads (scripts,
 stylesheets, images) weigh the most in the build, so the choice follows the book as it grows. The site is
@@ -142,12 +143,12 @@ def serve(site: Path, compress: bool) -> Iterator[str]:
 # --- running Lighthouse ----------------------------------------------------------------------------
 
 
-def run_lighthouse(url: str, report_path: Path) -> dict[str, Any]:
+def run_lighthouse(url: str, report_path: Path, categories: tuple[str, ...] = CATEGORIES) -> dict[str, Any]:
     command = [
         str(LIGHTHOUSE),
         url,
         "--preset=desktop",
-        f"--only-categories={','.join(CATEGORIES)}",
+        f"--only-categories={','.join(categories)}",
         "--output=json",
         f"--output-path={report_path}",
         f"--chrome-flags={CHROMIUM_FLAGS}",
@@ -163,12 +164,17 @@ def run_lighthouse(url: str, report_path: Path) -> dict[str, Any]:
 
 
 def summarise(report: dict[str, Any], page: str, build_weight: int, compressed: bool) -> dict[str, Any]:
-    """Scores, page weight, and the audits that cost points, from a Lighthouse JSON report."""
+    """Scores, page weight, and the audits that cost points, from a Lighthouse JSON report.
+
+    The layout shift, the weights and the requests come with the performance category: without it they are None.
+    """
     audits = report["audits"]
-    requests = audits["network-requests"]["details"]["items"]
+    categories = [category for category in CATEGORIES if category in report["categories"]]
+    measured = "network-requests" in audits and "total-byte-weight" in audits
+    requests = audits["network-requests"]["details"]["items"] if measured else []
     served_from = urlsplit(report["finalDisplayedUrl"]).netloc
     losing: dict[str, list[str]] = {}
-    for category in CATEGORIES:
+    for category in categories:
         for reference in report["categories"][category]["auditRefs"]:
             audit = audits[reference["id"]]
             if reference["weight"] > 0 and audit["score"] is not None and audit["score"] < 1:
@@ -177,15 +183,17 @@ def summarise(report: dict[str, Any], page: str, build_weight: int, compressed: 
     return {
         "page": page,
         "url": report["finalDisplayedUrl"],
-        "scores": {category: report["categories"][category]["score"] for category in CATEGORIES},
+        "scores": {category: report["categories"][category]["score"] for category in categories},
         # The one metric that measures no time: how far the content moved while the page loaded.
-        "layout_shift": audits["cumulative-layout-shift"]["numericValue"],
-        "transferred_bytes": int(audits["total-byte-weight"]["numericValue"]),
-        "resource_bytes": int(sum(item.get("resourceSize", 0) for item in requests)),
-        "requests": len(requests),
+        "layout_shift": audits["cumulative-layout-shift"]["numericValue"] if "cumulative-layout-shift" in audits
+        else None,
+        "transferred_bytes": int(audits["total-byte-weight"]["numericValue"]) if measured else None,
+        "resource_bytes": int(sum(item.get("resourceSize", 0) for item in requests)) if measured else None,
+        "requests": len(requests) if measured else None,
         "build_weight_bytes": build_weight,
         "compressed": compressed,
-        "foreign_requests": sorted({item["url"] for item in requests if urlsplit(item["url"]).netloc != served_from}),
+        "foreign_requests": sorted({item["url"] for item in requests if urlsplit(item["url"]).netloc != served_from})
+        if measured else None,
         "losing_audits": losing,
         "lighthouse_version": report["lighthouseVersion"],
         "run_warnings": report.get("runWarnings", []),
@@ -198,10 +206,14 @@ def print_summary(summary: dict[str, Any]) -> None:
     for category, score in summary["scores"].items():
         print(f"  {category:<15} {score:.2f}")
     served = "gzip-compressed, as a web host serves it" if summary["compressed"] else "uncompressed"
-    print(
-        f"  page weight     {summary['transferred_bytes'] / kib:,.0f} KiB transferred ({served}), "
-        f"{summary['resource_bytes'] / kib:,.0f} KiB of files, {summary['requests']} requests"
-    )
+    if summary["transferred_bytes"] is None:
+        print(f"  page weight     {summary['build_weight_bytes'] / kib:,.0f} KiB in the build "
+              "(transfers are measured with the performance category)")
+    else:
+        print(
+            f"  page weight     {summary['transferred_bytes'] / kib:,.0f} KiB transferred ({served}), "
+            f"{summary['resource_bytes'] / kib:,.0f} KiB of files, {summary['requests']} requests"
+        )
     for category, audits in summary["losing_audits"].items():
         print(f"  {category} loses points on: {'; '.join(audits)}")
     if summary["foreign_requests"]:
@@ -217,7 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--report", type=Path, help="also keep Lighthouse's full JSON report here")
     parser.add_argument("--no-compression", action="store_true", help="serve the files uncompressed")
+    parser.add_argument("--categories", default=",".join(CATEGORIES),
+                        help="comma-separated categories to audit (default: %(default)s)")
     arguments = parser.parse_args(argv)
+    categories = tuple(category.strip() for category in arguments.categories.split(",") if category.strip())
+    if not categories or set(categories) - set(CATEGORIES):
+        parser.error(f"--categories takes some of {', '.join(CATEGORIES)}, got {arguments.categories!r}")
 
     site = arguments.site.resolve()
     missing = [
@@ -240,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     compress = not arguments.no_compression
     with tempfile.TemporaryDirectory(prefix="lighthouse-") as scratch, serve(site, compress) as base_url:
         report_path = Path(scratch) / "report.json"
-        report = run_lighthouse(base_url + page, report_path)
+        report = run_lighthouse(base_url + page, report_path, categories)
         if arguments.report:
             arguments.report.write_text(report_path.read_text(encoding="utf-8"), encoding="utf-8")
     if report.get("runtimeError"):
