@@ -102,32 +102,30 @@ def whole_build_of_these_sources(root: Path = ROOT) -> dict | None:
     return record
 
 
-def main() -> int:
-    sources = sources_fingerprint()
+def build(root: Path = ROOT, jupyter_book: Path = JUPYTER_BOOK) -> int:
+    """Build the book at ``root`` and write its record; the build's exit status."""
+    record_path = root / RECORD.relative_to(ROOT)
+    sources = sources_fingerprint(root)
     # A build over a whole build of the same sources changes no page: that build's record still holds.
-    previous = whole_build_of_these_sources()
-    whole = not DOCTREES.is_dir() or previous is not None
-    RECORD.unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [str(JUPYTER_BOOK), "build", str(ROOT), *BUILD_OPTIONS],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    previous = whole_build_of_these_sources(root)
+    whole = not (root / DOCTREES.relative_to(ROOT)).is_dir() or previous is not None
+    record_path.unlink(missing_ok=True)
     lines = []
-    for line in process.stdout:
-        sys.stdout.write(line)
-        lines.append(line)
-    status = process.wait()
+    with subprocess.Popen([str(jupyter_book), "build", str(root), *BUILD_OPTIONS], cwd=root,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        for line in process.stdout:
+            sys.stdout.write(line)
+            lines.append(line)
+    status = process.returncode
     # Sources edited while the build ran make the record stale: it is then not written.
-    if sources_fingerprint() == sources:
+    if sources_fingerprint(root) == sources:
         warnings = (previous or {}).get("warnings", []) + sphinx_warnings("".join(lines))
         record = {"sources": sources, "whole": whole, "status": max(status, (previous or {}).get("status", 0)),
                   "warnings": warnings}
-        RECORD.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        record_path.parent.mkdir(parents=True, exist_ok=True)
+        record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(build())

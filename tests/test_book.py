@@ -211,6 +211,28 @@ def test_a_whole_build_stands_for_the_strict_build_only_of_the_sources_it_was_ma
     assert build_book.whole_build_of_these_sources(tmp_path) is None
 
 
+def test_make_books_record_is_whole_only_after_a_build_of_every_page(tmp_path: Path) -> None:
+    """A first build (no saved environment) is whole; a rebuild of the same sources keeps the record; a rebuild after
+    an edit is incremental, so the strict-build test builds again."""
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "a.md").write_text("# A\n", encoding="utf-8")
+    fake = tmp_path / "fake-jupyter-book"  # writes the saved environment as Sphinx does
+    fake.write_text('#!/bin/sh\nmkdir -p "$2/_build/.doctrees"\necho "build succeeded."\n', encoding="utf-8")
+    fake.chmod(0o755)
+
+    def built() -> dict:
+        assert build_book.build(tmp_path, fake) == 0
+        return build_book.read_record(tmp_path)
+
+    first = built()
+    assert first["whole"] and first["warnings"] == []
+    assert build_book.whole_build_of_these_sources(tmp_path) == first
+    assert built() == first  # the same sources again: still whole
+    (tmp_path / "book" / "a.md").write_text("# A, edited\n", encoding="utf-8")
+    assert built()["whole"] is False
+    assert build_book.whole_build_of_these_sources(tmp_path) is None
+
+
 def test_toc_lists_the_root_and_every_chapter(tmp_path: Path) -> None:
     toc = tmp_path / "_toc.yml"
     toc.write_text(
