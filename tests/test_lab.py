@@ -32,10 +32,11 @@ from pathlib import Path
 import pytest
 import websocket
 
+from tests.browser.support import WAIT_SCALE
 from tests.test_book import toc_documents
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTUP_TIMEOUT_SECONDS = 90
+STARTUP_TIMEOUT_SECONDS = 90 * WAIT_SCALE
 JUPYTEXT_FACTORY = "Jupytext Notebook"
 # What the kernelspec sets (Makefile, `ipykernel install --env`): one BLAS thread, as `make book` runs.
 KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1"}

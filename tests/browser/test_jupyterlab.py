@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.support import CHROMIUM, in_ci, require
+from tests.browser.support import CHROMIUM, WAIT_SCALE, in_ci, require
 from tests.test_lab import LabServer, running_lab
 
 pytestmark = pytest.mark.browser
@@ -37,8 +37,8 @@ LAB_SETTINGS = Path(sys.prefix, "share", "jupyter", "lab", "settings", "override
 # seconds; variants has the sliders.
 READING_CHAPTER = "relu.md"
 WIDGET_CHAPTER = "variants.md"
-OPEN_TIMEOUT_MS = 120_000
-RUN_TIMEOUT_MS = 600_000
+OPEN_TIMEOUT_MS = 120_000 * WAIT_SCALE
+RUN_TIMEOUT_MS = 600_000 * WAIT_SCALE
 
 # MyST as written, which a Markdown renderer that does not know MyST shows as text.
 RAW_MYST = {
@@ -203,6 +203,6 @@ def test_a_slider_of_the_variants_chapter_redraws_the_figure(chapter: Chapter) -
     chapter.page.wait_for_function(
         "([selector, old]) => { const img = document.querySelector(selector); return img && img.src !== old; }",
         arg=[".widget-output img, .jupyter-widgets-output-area img", before],
-        timeout=60_000,
+        timeout=60_000 * WAIT_SCALE,
     )
     assert chapter.save() == chapter.written, f"saving {chapter.name} after moving a slider changed the file"
