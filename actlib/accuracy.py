@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ import mpmath
 import numpy as np
 from mpmath.libmp import MPZ
 
-#: Working precisions tried in turn, in decimal digits.
-_DPS_LADDER = (40, 80, 160, 320, 700, 1500, 3000)
+#: Working precisions tried in turn, in decimal digits, after the starting one: the first taken is the first that
+#: at least doubles the start (float64's largest start, 40 + 323 digits, goes on to 750).
+_DPS_LADDER = (40, 80, 160, 320, 750, 1500, 3000)
 
 
 @functools.cache
@@ -128,12 +130,23 @@ def mpmath_function(expression: Any, symbol: Any) -> Callable[[Any], Any]:
     return sp.lambdify(symbol, expression, modules=[_HUGE_ARGUMENT_SHORTCUTS, "mpmath"])
 
 
-def _spacing(value: float, dtype: np.dtype) -> float:
-    """ULP of ``value`` once rounded to ``dtype``; overflowing values use the spacing at the largest float."""
+@functools.cache
+def _bounds(dtype: np.dtype) -> tuple[float, float, mpmath.mpf]:
+    """The largest float below the maximum of ``dtype``, its smallest subnormal, and the exact value from
+    which a result rounds to inf (the maximum plus half the top binade's spacing)."""
     info = np.finfo(dtype)
     # the top binade's spacing, without asking np.spacing for the step past the largest float
-    below_max = np.nextafter(info.max, dtype.type(0))
-    magnitude = min(abs(float(value)), float(below_max))
+    below_max = float(np.nextafter(info.max, dtype.type(0)))
+    top_spacing = float(np.spacing(dtype.type(below_max)))
+    overflow = mpmath.fadd(float(info.max), top_spacing / 2, exact=True)
+    return below_max, float(info.smallest_subnormal), overflow
+
+
+def _spacing(value: float, dtype: np.dtype) -> float:
+    """ULP of ``value`` once rounded to ``dtype``; overflowing values use the spacing at the largest float."""
+    magnitude = min(abs(float(value)), _bounds(dtype)[0])
+    if dtype == np.float64:
+        return math.ulp(magnitude)  # the same as np.spacing for a float64, without a NumPy scalar
     return float(np.spacing(dtype.type(magnitude)))
 
 
@@ -158,7 +171,7 @@ def reference(f: Callable[[Any], Any], x: float, dtype: Any, scale: float = 1.0)
         The value, accurate to far below one ULP of ``dtype``.
     """
     dtype = np.dtype(dtype)
-    tiny = float(np.finfo(dtype).smallest_subnormal)
+    tiny = _bounds(dtype)[1]
     previous = None
     # Two precisions can agree on a wrong answer when both round 1 + e**-|x| to 1 or tanh(x) to x, so
     # the ladder starts high enough to resolve those cancellations: e**-|x| has |x|/ln(10) digits below
@@ -170,13 +183,15 @@ def reference(f: Callable[[Any], Any], x: float, dtype: Any, scale: float = 1.0)
     start = 40 + min(_LOG10_E * magnitude * scale, headroom)
     if 0 < magnitude < 1:
         start += min(-3 * np.log10(magnitude), headroom)
-    for dps in (int(start), *(d for d in _DPS_LADDER if d > 2 * start)):
+    for dps in (int(start), *(d for d in _DPS_LADDER if d >= 2 * start)):
         with mpmath.workdps(dps):
             current = mpmath.mpf(f(mpmath.mpf(float(x))))
             if previous is not None:
                 magnitude = float(abs(current))
                 scale = max(_spacing(magnitude, dtype), tiny) if mpmath.isfinite(current) else 1.0
-                if abs(current - previous) <= scale * 2.0**-20:
+                # in mpmath: below float64's 2**-1002, scale * 2**-20 as a float would underflow to 0, and
+                # a subnormal result would then have to repeat to the last of thousands of digits
+                if abs(current - previous) <= mpmath.ldexp(scale, -20):
                     return current
             previous = current
     return previous
@@ -250,17 +265,20 @@ def ulp_error(computed: float, exact: mpmath.mpf, dtype: Any) -> float:
     """
     dtype = np.dtype(dtype)
     computed = float(computed)
-    info = np.finfo(dtype)
     if mpmath.isnan(exact):
         return 0.0 if np.isnan(computed) else np.inf
-    with mpmath.workdps(60):
-        limit = mpmath.mpf(float(info.max)) + mpmath.mpf(_spacing(float(info.max), dtype)) / 2
-        if abs(exact) >= limit:  # the correctly rounded result is +-inf
-            return 0.0 if np.isinf(computed) and np.sign(computed) == mpmath.sign(exact) else np.inf
-        if not np.isfinite(computed):
-            return np.inf
-        ulp = max(_spacing(float(exact), dtype), float(info.smallest_subnormal))
-        return float(abs(mpmath.mpf(computed) - exact) / ulp)
+    _, tiny, overflow = _bounds(dtype)
+    if abs(exact) >= overflow:  # the correctly rounded result is +-inf
+        return 0.0 if math.isinf(computed) and np.sign(computed) == mpmath.sign(exact) else np.inf
+    if not math.isfinite(computed):
+        return np.inf
+    ulp = max(_spacing(float(exact), dtype), tiny)
+    # 60 digits: the difference keeps every bit that shows in a float of the error, whatever the dtype
+    difference = mpmath.fsub(computed, exact, prec=_ERROR_BITS)
+    return float(abs(mpmath.fdiv(difference, ulp, prec=_ERROR_BITS)))
+
+
+_ERROR_BITS = mpmath.libmp.dps_to_prec(60)
 
 
 def _next_floats(point: float, dtype: np.dtype, steps: int) -> list[float]:

@@ -99,6 +99,37 @@ def test_ulp_error_counts_overflow_to_inf_as_exact_and_spurious_inf_as_infinite(
     assert ulp_error(np.inf, mpmath.mpf("1e300"), np.float64) == np.inf
 
 
+def test_ulp_error_below_the_normal_range_counts_in_subnormal_steps():
+    import mpmath
+
+    tiny = float(np.finfo(np.float64).smallest_subnormal)
+    with mpmath.workdps(60):
+        exact = mpmath.mpf(tiny) * mpmath.mpf("7.25")
+    assert ulp_error(7 * tiny, exact, np.float64) == 0.25
+    assert ulp_error(0.0, exact, np.float64) == 7.25
+    assert ulp_error(np.float32(0), mpmath.mpf("1e-300"), np.float32) < 1e-200
+
+
+def test_a_subnormal_reference_stops_at_the_second_precision():
+    """Two precisions that agree on a subnormal result end the ladder: the tolerance, 2**-20 of the smallest
+    subnormal, must not underflow to 0 and send the reference on to thousands of digits."""
+    import mpmath
+
+    from actlib.accuracy import reference
+
+    precisions = []
+
+    def exp(a):
+        precisions.append(mpmath.mp.dps)
+        return mpmath.exp(a)
+
+    value = reference(exp, -740.0, np.float64)
+    assert 0 < float(value) < float(np.finfo(np.float64).tiny)  # a subnormal result
+    assert len(precisions) == 2, precisions
+    with mpmath.workdps(100):
+        assert abs(value / mpmath.exp(mpmath.mpf(-740.0)) - 1) < mpmath.mpf("1e-40")
+
+
 def test_grid_reaches_both_ends_of_the_range():
     grid = full_range_grid(np.float64, special_points=[6.0])
     assert np.finfo(np.float64).smallest_subnormal in grid and np.finfo(np.float64).max in grid
