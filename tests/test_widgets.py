@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import warnings
 from pathlib import Path
 
 import jupytext
@@ -59,12 +61,28 @@ def explorer_cells() -> list[nbformat.NotebookNode]:
     return [code[0], explorer[0]]
 
 
+# The two cells take a few seconds; a run this much longer is reported with where its time went.
+SLOW_RUN_SECONDS = 60
+
+
 def run(cells: list[nbformat.NotebookNode], env: dict[str, str]) -> tuple[nbformat.NotebookNode, NotebookClient]:
     notebook = nbformat.v4.new_notebook(cells=cells, metadata=jupytext.read(CHAPTER).metadata)
+    started = time.monotonic()
+    timeline: list[str] = []
+
+    def mark(event: str) -> None:
+        timeline.append(f"{time.monotonic() - started:7.1f} s  {event}")
+
     client = NotebookClient(
-        notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(CHAPTER.parent)}}
+        notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(CHAPTER.parent)}},
+        on_notebook_start=lambda notebook: mark("kernel ready"),
+        on_cell_start=lambda cell, cell_index: mark(f"cell {cell_index} sent"),
+        on_cell_complete=lambda cell, cell_index: mark(f"cell {cell_index} replied"),
+        on_notebook_complete=lambda notebook: mark("kernel shut down"),
     )
     client.execute(cwd=str(CHAPTER.parent), env=env)
+    if time.monotonic() - started > SLOW_RUN_SECONDS:
+        warnings.warn("the explorer cells took long to run in a kernel:\n" + "\n".join(timeline), stacklevel=2)
     return notebook, client
 
 
