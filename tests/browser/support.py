@@ -270,6 +270,41 @@ def open_page(browser: Any) -> Iterator[tuple[Any, Watcher]]:
         context.close()
 
 
+class SharedTab:
+    """One tab that successive checks navigate, each watched from before its first request.
+
+    A new context and tab per page start a renderer each time, about a second of CPU per page, half of a visit
+    without axe; a tab navigated to the next page of the same server keeps its renderer. Every visit is a new
+    document: nothing of a page's state but the HTTP cache reaches the next one.
+    """
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+        self._tab: Any = None
+
+    def _the_tab(self) -> Any:
+        if self._tab is None or self._tab.is_closed():
+            context = self._browser.new_context()
+            context.set_default_timeout(PAGE_TIMEOUT_MS)
+            self._tab = context.new_page()
+        return self._tab
+
+    @contextlib.contextmanager
+    def visit(self) -> Iterator[tuple[Any, Watcher]]:
+        """The tab, with a watcher attached for this visit only."""
+        page, watcher = self._the_tab(), Watcher()
+        watcher.attach(page)
+        try:
+            yield page, watcher
+        finally:
+            watcher.detach(page)
+
+    def close(self) -> None:
+        if self._tab is not None and not self._tab.is_closed():
+            self._tab.context.close()
+        self._tab = None
+
+
 def settle(page: Any) -> None:
     """Wait until the page is done: loaded, formulas typeset, and the late requests (MathJax's fonts) over."""
     page.wait_for_load_state("load")
@@ -330,19 +365,9 @@ class SiteVisits:
 
     def __init__(self, browser: Any, base_url: str, axe_source: str | None = None) -> None:
         self.base_url = base_url
-        self._browser = browser
+        self._tab = SharedTab(browser)
         self._axe_source = axe_source
         self._visits: dict[str, PageVisit] = {}
-        self._tab: Any = None
-
-    def _the_tab(self) -> Any:
-        """The tab every visit navigates: a new context and tab per page started a renderer each time, which
-        cost about a second of CPU per page, half of a visit without axe."""
-        if self._tab is None or self._tab.is_closed():
-            context = self._browser.new_context()
-            context.set_default_timeout(PAGE_TIMEOUT_MS)
-            self._tab = context.new_page()
-        return self._tab
 
     def __getitem__(self, page_path: str) -> PageVisit:
         if page_path not in self._visits:
@@ -353,9 +378,7 @@ class SiteVisits:
         url = self.base_url + page_path
         _, html = fetch(url)
         redirect = meta_refresh_target(html)
-        page, watcher = self._the_tab(), Watcher()
-        watcher.attach(page)
-        try:
+        with self._tab.visit() as (page, watcher):
             page.goto(url, wait_until="load")
             if redirect is not None:
                 # Waiting for the target, so that the checks run on the page the reader ends up on.
@@ -363,8 +386,6 @@ class SiteVisits:
             settle(page)  # nothing is left in flight for the next visit to see
             facts = page.evaluate(_PAGE_FACTS)
             observed = (list(watcher.console_errors), list(watcher.failed_requests), list(watcher.foreign_requests))
-        finally:
-            watcher.detach(page)
         violations = run_axe(page, self._axe_source) if self._axe_source is not None else None
         return PageVisit(page_path, page.url, *observed, facts, violations)
 

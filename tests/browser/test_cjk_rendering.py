@@ -35,8 +35,8 @@ from tests.browser.support import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     ROOT,
+    SharedTab,
     in_ci,
-    open_page,
     require,
     serve,
     settle,
@@ -90,6 +90,14 @@ def latin_only_browser(tmp_path_factory: pytest.TempPathFactory, playwright_driv
         browser.close()
 
 
+@pytest.fixture(scope="module")
+def latin_only_tab(latin_only_browser: Any) -> Iterator[SharedTab]:
+    """One tab of that browser for every page observed (each visit is a new document, with its own fonts)."""
+    tab = SharedTab(latin_only_browser)
+    yield tab
+    tab.close()
+
+
 # Run in a settled page. Records whether the page loaded the CJK face before anything here asks for it,
 # then draws each distinct CJK character of the article (in the font-family of the element it sits in)
 # and the tofu control, and returns a fingerprint of each drawing.
@@ -137,8 +145,8 @@ _OBSERVE = """async ({family, tofuFont, maxCharacters, pattern}) => {
 }"""
 
 
-def observe(browser: Any, url: str) -> dict[str, Any]:
-    with open_page(browser) as (page, _):
+def observe(tab: SharedTab, url: str) -> dict[str, Any]:
+    with tab.visit() as (page, _):
         page.goto(url, wait_until="load")
         settle(page)
         return page.evaluate(
@@ -196,12 +204,12 @@ def hand_written_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield url
 
 
-def test_a_page_with_the_stylesheet_renders_chinese(latin_only_browser: Any, hand_written_site: str) -> None:
-    assert rendering_problems(observe(latin_only_browser, hand_written_site + "with-font.html")) == []
+def test_a_page_with_the_stylesheet_renders_chinese(latin_only_tab: SharedTab, hand_written_site: str) -> None:
+    assert rendering_problems(observe(latin_only_tab, hand_written_site + "with-font.html")) == []
 
 
-def test_a_page_without_the_font_shows_tofu(latin_only_browser: Any, hand_written_site: str) -> None:
-    problems = rendering_problems(observe(latin_only_browser, hand_written_site + "without-font.html"))
+def test_a_page_without_the_font_shows_tofu(latin_only_tab: SharedTab, hand_written_site: str) -> None:
+    problems = rendering_problems(observe(latin_only_tab, hand_written_site + "without-font.html"))
     assert f"no @font-face named {FAMILY!r}" in problems
     assert any(problem.startswith("drawn as the missing-glyph box: ") for problem in problems), problems
 
@@ -215,12 +223,12 @@ def _article_has_cjk(page: Path) -> bool:
     return bool(article and make_cjk_font.CJK_CHARACTER.search(article.group(0)))
 
 
-def test_book_pages_with_chinese_render_it(latin_only_browser: Any, site: Path, site_url: str) -> None:
+def test_book_pages_with_chinese_render_it(latin_only_tab: SharedTab, site: Path, site_url: str) -> None:
     pages = [page for page in site_pages(site) if _article_has_cjk(site / page)]
     assert pages, "no page of the built book has Chinese text"
     problems = {}
     for page in pages:
-        if found := rendering_problems(observe(latin_only_browser, site_url + page)):
+        if found := rendering_problems(observe(latin_only_tab, site_url + page)):
             problems[page] = found
     assert problems == {}
 

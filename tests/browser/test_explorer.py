@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import actlib
-from tests.browser.support import Watcher, open_page, settle
+from tests.browser.support import SharedTab, Watcher, open_page, settle
 from tests.browser.test_accessibility import serious_violations
 
 pytestmark = pytest.mark.browser
@@ -97,9 +97,17 @@ class ExplorerPage:
         return shown
 
 
+@pytest.fixture(scope="module")
+def explorer_tab(browser: Any) -> Iterator[SharedTab]:
+    """The tab the explorer tests load their pages in: each test loads its page afresh, in one renderer."""
+    tab = SharedTab(browser)
+    yield tab
+    tab.close()
+
+
 @pytest.fixture
-def explorer_page(browser: Any, site_url: str) -> Iterator[tuple[ExplorerPage, Watcher]]:
-    with open_page(browser) as (page, watcher):
+def explorer_page(explorer_tab: SharedTab, site_url: str) -> Iterator[tuple[ExplorerPage, Watcher]]:
+    with explorer_tab.visit() as (page, watcher):
         page.goto(site_url + EXPLORER_PAGE)
         settle(page)
         yield ExplorerPage(page), watcher
@@ -221,8 +229,8 @@ def test_the_pointer_moves_the_cursor(explorer_page: tuple[ExplorerPage, Watcher
     assert left < 0 < right
 
 
-def test_the_compact_explorer_in_the_variants_chapter(browser: Any, site_url: str) -> None:
-    with open_page(browser) as (page, watcher):
+def test_the_compact_explorer_in_the_variants_chapter(explorer_tab: SharedTab, site_url: str) -> None:
+    with explorer_tab.visit() as (page, watcher):
         page.goto(site_url + "book/variants.html")
         settle(page)
         explorer = ExplorerPage(page)
