@@ -11,9 +11,10 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import pytest
 
@@ -112,13 +113,34 @@ def test_previous_and_next_links_resolve(visits: SiteVisits, site_url: str, read
     assert prev_next_problems(visit, site_url) == []
 
 
-def test_previous_and_next_links_chain_every_page(visits: SiteVisits, site_url: str, site: Path) -> None:
+class _PrevNextLinks(HTMLParser):
+    """The previous and next links of a built page as Sphinx wrote them (``left-prev`` and ``right-next``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: dict[str, list[str]] = {"prev": [], "next": []}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        for rel, name in (("prev", "left-prev"), ("next", "right-next")):
+            if tag == "a" and name in classes:
+                self.links[rel].append(attributes.get("href") or "")
+
+
+def prev_next_links(site: Path, page: str) -> dict[str, str]:
+    """``page``'s previous and next pages (site-relative paths), read from its HTML: the chain is a property of
+    the markup, and each page's links are also followed in the browser (the test above)."""
+    parser = _PrevNextLinks()
+    parser.feed((site / page).read_text(encoding="utf-8"))
+    assert all(len(hrefs) <= 1 for hrefs in parser.links.values()), f"{page} has several {parser.links}"
+    return {rel: urljoin(page, hrefs[0]) for rel, hrefs in parser.links.items() if hrefs}
+
+
+def test_previous_and_next_links_chain_every_page(site: Path) -> None:
     """Following "next" from the first page reaches every page once, and "previous" walks back."""
     pages = reading_order_pages(site)
-    links = {
-        page: {link["rel"]: link["url"].removeprefix(site_url) for link in visits[page].facts["prev_next"]}
-        for page in pages
-    }
+    links = {page: prev_next_links(site, page) for page in pages}
     first = [page for page in pages if "prev" not in links[page]]
     assert len(first) == 1, f"pages without a previous link: {first}"
     order = [first[0]]
