@@ -7,7 +7,8 @@ decides how a call is carried out, with the same bits whatever it decides:
   elements (its temporaries stay in cache, and the peak memory is the output plus one chunk's work);
 * a function that works on independent slices along an axis (softmax, the GLU family) is evaluated on
   blocks of whole slices;
-* a float16 or float32 input may go to a simpler *narrow* kernel registered with ``f.defnarrow``;
+* a float16 or float32 input may go to a simpler *narrow* kernel registered with ``f.defnarrow`` (values)
+  or ``f.defnarrow_derivative``;
 * a kernel with a keyword ``out`` writes into the caller's array directly;
 * an input of a low-precision dtype of ``ml_dtypes`` (bfloat16, float8) is computed as float64, as if the
   caller had converted it, and the float64 result is rounded once to the input's dtype.
@@ -242,7 +243,8 @@ def evaluate(function: Callable[..., Any], kernel: Callable[..., Any], takes_out
     out : ndarray or None
         Where to write the result.
     value : bool, default True
-        Whether ``kernel`` computes the value (a narrow kernel and ``single_pass`` apply to values only).
+        Whether ``kernel`` computes the value or the derivative (each has its own narrow kernel; ``single_pass``
+        applies to values only).
 
     Returns
     -------
@@ -255,8 +257,8 @@ def evaluate(function: Callable[..., Any], kernel: Callable[..., Any], takes_out
     policy = getattr(function, "evaluation", DEFAULT)
     compute = function.info.compute_dtype
     elementwise = function.info.properties.elementwise
-    narrow = function.narrow_kernel
-    if value and narrow is not None and array.dtype.itemsize < compute.itemsize:
+    narrow = function.narrow_kernel if value else function.narrow_derivative_kernel
+    if narrow is not None and array.dtype.itemsize < compute.itemsize:
         kernel, takes_out = narrow, False
     chunk = max(1, int(CHUNK * policy.chunk_scale))  # read at call time: the tests shrink CHUNK
     if (array.size > chunk and not (value and policy.single_pass)

@@ -418,7 +418,8 @@ class Transformer(Layer):
         0.02 / sqrt(2 layers), as GPT-2). ``np.random.default_rng(0)`` by default.
     dtype : float32 or float64, default float64
         Of every parameter and activation. float32 runs the activations' shorter float32 kernels
-        (``narrow_kernel``), several times faster for GELU and SiLU; the gradient checks use float64.
+        (``narrow_kernel``, and ``narrow_derivative_kernel`` for GELU), several times faster for GELU and SiLU; the
+        gradient checks use float64.
     kernels : {"actlib", "numpy"}, default "actlib"
         How the feed-forward activation is computed: actlib's registered function, or the plain formulas of
         :data:`TRAINING_KERNELS` (see :class:`FeedForward`), which the part 3 experiment uses for speed.

@@ -205,6 +205,16 @@ def test_a_narrow_kernel_serves_float16_and_float32_but_not_float64(monkeypatch)
     assert not np.any(actlib.sigmoid.derivative(x.astype(np.float32)) == 7)  # values only
 
 
+def test_a_narrow_derivative_kernel_serves_float16_and_float32_derivatives_only(monkeypatch):
+    monkeypatch.setattr(actlib.gelu, "narrow_derivative_kernel", lambda x, approximate: np.full_like(x, 7.0))
+    x = np.linspace(-1.0, 1.0, 5)
+    for dtype in (np.float16, np.float32):
+        y = actlib.gelu.derivative(x.astype(dtype))
+        assert y.dtype == dtype and np.all(y == 7)
+    assert not np.any(actlib.gelu.derivative(x) == 7)
+    assert not np.any(actlib.gelu(x.astype(np.float32)) == 7)
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_keyword_calls_bind_as_the_signature_does(name):
     """The fast binding of keyword-only calls gives Signature.bind's parameters, in its order, for every case."""

@@ -12,6 +12,7 @@ import mpmath
 import numpy as np
 import pytest
 
+import actlib
 from actlib import _stable
 from actlib.accuracy import ulp_error
 
@@ -110,3 +111,30 @@ def test_gelu_float32_tail_polynomial_is_within_its_stated_relative_error():
     t = 3 / (3 + u)
     tail = np.polynomial.polynomial.polyval(t, _GELU_NARROW_TAIL) * t
     assert np.max(np.abs(tail - (hi + lo)) / (hi + lo)) < 7e-10
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_float32_derivative_keeps_its_relative_accuracy_about_its_zero(approximate):
+    """The narrow derivative kernels (``defnarrow_derivative``) subtract nearly equal terms near the zero of
+    gelu'; within a window they hand over to the float64 expansions about the zero. Every float32 within 1000
+    steps of the zero and both edges of each window (0.1 for the exact form's, 0.3 for the tanh form's Taylor
+    patch) must still round correctly but for a few hundredths of an ULP."""
+    from actlib.accuracy import measure
+    from actlib.gated import _GELU_DERIVATIVE_ZERO, _GELU_TANH_DERIVATIVE_ROOT
+
+    zero = -_GELU_DERIVATIVE_ZERO if approximate == "none" else _GELU_TANH_DERIVATIVE_ROOT[0]
+    window = 0.1 if approximate == "none" else 0.3
+    centre = np.float32(zero)
+    steps = np.arange(-1000, 1001, dtype=np.float64) * float(np.spacing(centre))
+    edges = [np.linspace(edge - 2e-4, edge + 2e-4, 400) for edge in (zero - window, zero + window)]
+    grid = np.concatenate([centre + steps, *edges]).astype(np.float32)
+    assert actlib.gelu.narrow_derivative_kernel is not None
+    report = measure(actlib.gelu, "float32", grid=grid, params={"approximate": approximate})
+    assert report.derivative_max_ulp < 0.52, report
+    assert report.value_max_ulp < 0.52, report
+
+
+def test_the_narrow_gelu_derivative_locates_the_zero_of_the_table():
+    from actlib.gated import _GELU_DERIVATIVE_ZERO
+
+    assert _GELU_DERIVATIVE_ZERO == _stable._taylor_tables()["root"][0] == ROOT
