@@ -58,13 +58,15 @@ book-strict: $(STAMP)
 ## make test: lint, unit/property/accuracy tests, doctests of every public docstring and the README, every
 ## chapter run as a notebook (in a fresh kernel, compared with the book's outputs), the JupyterLab of
 ## `make lab` (hence the settings file), the strict book build and the browser tests
-# Three parts run side by side: the Python tests (two workers); the site (three workers: a browser waiting for a
-# page to settle leaves its core to the others; the strict build, which is the whole
+# Three parts run side by side: the Python tests (two workers); the site (the strict build, which is the whole
 # build `make book` made when no source changed since, else a clean -W build starting from the execution cache
-# of `make book` when it is current; then the browser tests, which read that site);
+# of `make book` when it is current; then the browser tests, which read that site, on SITE_WORKERS workers);
 # and the JupyterLab browser tests, which read the chapters themselves and so need not wait for the build.
 # Each part prints its slowest tests, and the Python part each chapter's execution time.
 STRICT_SITE := _build/strict-html
+# The site's browser workers. Three kept both cores fuller in the site's own tail, but cost the whole make test
+# more than they won: 192 and 197 s (362 and 370 core-s) in two local runs with two, 211 s (392) with three.
+SITE_WORKERS ?= 2
 PYTEST_TIMES := --durations=20 --durations-min=2
 # The Python part is the longest, and its chapters' kernels compute: the browser parts yield the cores to them,
 # with their own sessions (Chromium's, Lighthouse's, JupyterLab's kernels: see tests/browser/support.py).
@@ -86,7 +88,7 @@ test-site: $(STAMP) $(NODE_STAMP) $(LAB_SETTINGS)
 	@started=$$(date +%s); rm -rf $(STRICT_SITE); \
 	ACTBOOK_KEEP_STRICT_SITE=$(CURDIR)/$(STRICT_SITE) $(BIN)/python -m pytest -p no:xdist -rP \
 		tests/test_book.py::test_strict_build $(PYTEST_TIMES) && built=$$(date +%s) && \
-	ACTBOOK_SITE=$(CURDIR)/$(STRICT_SITE) $(BESIDE) $(BIN)/python -m pytest -n 3 --dist loadgroup -m browser tests/browser \
+	ACTBOOK_SITE=$(CURDIR)/$(STRICT_SITE) $(BESIDE) $(BIN)/python -m pytest -n $(SITE_WORKERS) --dist loadgroup -m browser tests/browser \
 		--ignore tests/browser/test_jupyterlab.py $(PYTEST_TIMES); \
 	status=$$?; echo "test-site: $$(( $$(date +%s) - started )) s (strict build $$(( $${built:-0} - started )) s)"; exit $$status
 
