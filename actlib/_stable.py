@@ -241,6 +241,15 @@ def _taylor_tables() -> dict[str, np.ndarray]:
         return {kind: stored[kind] for kind in stored.files}
 
 
+def gelu_derivative_zero() -> float:
+    """``u0 = 0.7518...``, where ``R(u) = u`` and so ``gelu'(-u0) = 0``: the table's double-double high part.
+
+    >>> round(gelu_derivative_zero(), 6)
+    0.751792
+    """
+    return float(_taylor_tables()["root"][0])
+
+
 def _horner_dd(coefficient: Callable[[int], np.ndarray], t: np.ndarray,
                t_lo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``c0 + c1 (t + t_lo) + c2 t**2 + ... + c13 t**13`` as a double-double, ``coefficient(k)`` being

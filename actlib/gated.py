@@ -643,22 +643,17 @@ def _gelu_derivative_narrow(x, *, approximate="none"):
     u = np.abs(x)
     w = _stable.at_most(u, _GELU_NARROW_END)  # NaN stays NaN; +-inf gives exp(-800) = 0, not inf * 0
     d = _scaled_normal_tail_narrow(w)
-    d -= w * _INV_ROOT_2PI
+    d -= w * _stable._INV_ROOT_2PI_HI
     np.multiply(w, w, out=w)
     w *= -0.5
     np.exp(w, out=w)
     d *= w
     np.subtract(1.0, d, out=d, where=x > 0)
     d += 0.0  # a zero is +0 (far left), as the float64 kernel's
-    near = np.abs(x + _GELU_DERIVATIVE_ZERO) < 0.1
+    near = np.abs(x + _stable.gelu_derivative_zero()) < 0.1
     if np.any(near):
         d[near] = _gelu_exact_derivative(x[near])
     return d
-
-
-#: where gelu' (exact form) vanishes, x = -0.7518..., rounded: only the window about it is located with it
-_GELU_DERIVATIVE_ZERO = 0.7517915246935645
-_INV_ROOT_2PI = 0.3989422804014327  # 1/sqrt(2 pi), rounded
 
 
 def _gelu_tanh_derivative_narrow(x):
